@@ -1,0 +1,133 @@
+"""`build_application(config)`: the one place that wires handlers, jobs and services.
+
+Production (`homecare run`), the demo and every story test build the app here, the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from typing import Any
+
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.delivery import Relay
+from bot.handlers import register_handlers
+from bot.i18n import LANGUAGES
+from bot.intake import Intake
+from bot.menus import commands_payload
+from bot.turn import HomecareContext, Turn
+from db.services import outbox
+from db.services.accounts import ensure_clinic
+from db.session import Database
+from homecare.config import Config
+from scheduler.jobs import JobRunner
+
+log = logging.getLogger(__name__)
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    """Same menu → same key, so a restart queues it once; a changed menu is queued again."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def file_base_url(base_url: str) -> str:
+    """Telegram serves files under /file/bot<token>; the same shape for the sandbox."""
+    head, _, _ = base_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot"
+
+
+class HomecareApp:
+    """Everything a running bot is made of; `start()`/`stop()` run it inside an event loop."""
+
+    def __init__(
+        self, config: Config, db: Database, application: Application[Any, Any, Any, Any, Any, Any]
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.application = application
+        self.clinic_id = 0
+        self.intake = Intake(self, on_committed=self._after_commit)
+        self.relay = Relay(self)
+        self.jobs = JobRunner(self)
+        self._tasks: list[asyncio.Task[None]] = []
+        application.bot_data["homecare"] = self
+
+    async def prepare(self) -> None:
+        """Make sure the clinic row exists and the default menus are queued."""
+        c = self.config.clinic
+        async with self.db.transaction() as session:
+            self.clinic_id = await ensure_clinic(session, c.code, c.name, c.timezone)
+            for language in LANGUAGES:
+                payload: dict[str, Any] = {"commands": commands_payload(frozenset(), language)}
+                if language != "id":
+                    payload["language_code"] = language
+                await outbox.queue(
+                    session,
+                    chat_id=0,
+                    method="setMyCommands",
+                    payload=payload,
+                    kind="menu",
+                    dedupe_key=f"menu:default:{language}:{_digest(payload)}",
+                )
+
+    async def start(self) -> None:
+        await self.prepare()
+        await self.application.initialize()
+        await self.relay.recover()
+        self._tasks = [
+            asyncio.create_task(self.intake.work_forever(), name="intake-worker"),
+            asyncio.create_task(self.intake.poll_forever(), name="intake-poller"),
+            asyncio.create_task(self.relay.run_forever(), name="outbox-relay"),
+        ]
+        await self.jobs.start()
+        log.info("homecare bot running for %s", self.config.clinic.name)
+
+    async def stop(self) -> None:
+        self.intake.stop()
+        self.relay.stop()
+        await self.jobs.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.application.shutdown()
+        await self.db.dispose()
+
+    async def _after_commit(self, turn: Turn) -> None:
+        if turn.outbox_ids:
+            self.relay.wake()
+        if turn.callback_answer is not None:
+            a = turn.callback_answer
+            try:
+                await self.application.bot.answer_callback_query(
+                    a.query_id, text=a.text, show_alert=a.alert
+                )
+            except Exception as exc:  # an unanswered button only spins a while; not worth more
+                log.info("answerCallbackQuery failed: %s", exc)
+
+
+def build_application(config: Config, db: Database | None = None) -> HomecareApp:
+    """Wire the bot: PTB application (without its own polling), handlers, database, jobs."""
+    token = config.telegram.token
+    if not token:
+        raise ValueError("build_application needs a token (the demo sets the sandbox's)")
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(config.telegram.base_url)
+        .base_file_url(file_base_url(config.telegram.base_url))
+        .context_types(ContextTypes(context=HomecareContext))
+        # We poll ourselves (bot.intake): PTB's updater would confirm updates too early.
+        .updater(None)
+        .job_queue(None)
+        .connection_pool_size(16)
+        .read_timeout(config.telegram.request_timeout_s)
+        .write_timeout(config.telegram.request_timeout_s)
+        .build()
+    )
+    register_handlers(application)
+    database = db or Database(config.database.url, echo=config.database.echo)
+    return HomecareApp(config, database, application)

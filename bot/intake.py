@@ -1,0 +1,217 @@
+"""Durable update intake: store → confirm → process → mark done.
+
+PTB's own polling confirms an update (advances the offset) before its handler finishes, so a crash
+loses it. Here each fetched batch is committed to the `inbox` table first; only then is the offset
+advanced (Telegram forgets updates below the offset of the *next* getUpdates call). A worker
+handles inbox rows in update_id order through `Application.process_update`, inside one database
+transaction that also marks the row done. On start, rows left unfinished by a crash are handled
+first; an update Telegram delivers again is already in the inbox and is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter, TimedOut
+
+from bot.i18n import normalise_language
+from bot.turn import CURRENT_TURN, Turn
+from db.models import InboxUpdate
+from db.services.accounts import TelegramIdentity, touch_account
+from db.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.app import HomecareApp
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+class HandlerFailed(Exception):
+    """A handler raised; its transaction is rolled back and the person gets an apology."""
+
+
+class Intake:
+    def __init__(self, hc: HomecareApp, on_committed: Callable[[Turn], Awaitable[None]]) -> None:
+        self.hc = hc
+        self.on_committed = on_committed
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.offset: int | None = None
+
+    # --- polling ---------------------------------------------------------------------------
+
+    async def poll_forever(self) -> None:
+        bot = self.hc.application.bot
+        await bot.delete_webhook(drop_pending_updates=False)
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                updates = await bot.get_updates(
+                    offset=self.offset,
+                    timeout=self.hc.config.telegram.poll_timeout_s,
+                    allowed_updates=ALLOWED_UPDATES,
+                    read_timeout=self.hc.config.telegram.poll_timeout_s + 10,
+                )
+                delay = 1.0
+            except RetryAfter as exc:
+                await self._sleep(
+                    float(
+                        exc.retry_after
+                        if isinstance(exc.retry_after, int)
+                        else exc.retry_after.total_seconds()
+                    )
+                )
+                continue
+            except (TimedOut, NetworkError) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", exc, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            if not updates:
+                continue
+            await self.store([u.to_dict() for u in updates])
+            # Only now may Telegram forget them: the next getUpdates carries this offset.
+            self.offset = updates[-1].update_id + 1
+            self._wake.set()
+
+    async def store(self, payloads: Sequence[dict[str, Any]]) -> None:
+        db = self.hc.db
+        ins = (sqlite.insert if db.is_sqlite else postgresql.insert)(InboxUpdate)
+        rows = [
+            {
+                "update_id": p["update_id"],
+                "payload": p,
+                "status": "pending",
+                "attempts": 0,
+                "received_at": utcnow(),
+            }
+            for p in payloads
+        ]
+        async with db.transaction() as session:
+            await session.execute(ins.on_conflict_do_nothing(index_elements=["update_id"]), rows)
+
+    # --- processing ------------------------------------------------------------------------
+
+    async def work_forever(self) -> None:
+        while not self._stopping.is_set():
+            handled = await self.drain()
+            if handled == 0:
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(self._stopping.wait())
+                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+
+    async def drain(self, limit: int = 200) -> int:
+        """Handle pending inbox rows in update_id order; returns how many were handled."""
+        async with self.hc.db.read() as session:
+            ids = list(
+                await session.scalars(
+                    select(InboxUpdate.update_id)
+                    .where(InboxUpdate.status == "pending")
+                    .order_by(InboxUpdate.update_id)
+                    .limit(limit)
+                )
+            )
+        for update_id in ids:
+            if self._stopping.is_set():
+                break
+            await self.handle(update_id)
+        return len(ids)
+
+    async def handle(self, update_id: int) -> None:
+        hc = self.hc
+        turn: Turn | None = None
+        try:
+            async with hc.db.transaction() as session:
+                row = await session.get(InboxUpdate, update_id)
+                if row is None or row.status != "pending":
+                    return  # handled meanwhile
+                update = Update.de_json(row.payload, hc.application.bot)
+                turn = await self._open_turn(session, update)
+                token = CURRENT_TURN.set(turn)
+                try:
+                    await hc.application.process_update(update)
+                finally:
+                    CURRENT_TURN.reset(token)
+                if turn.error is not None:
+                    raise HandlerFailed from turn.error
+                row.status = "done"
+                row.attempts += 1
+                row.done_at = utcnow()
+        except HandlerFailed as exc:
+            await self._record_failure(update_id, turn, exc.__cause__ or exc)
+            return
+        await self.on_committed(turn)
+
+    async def _open_turn(self, session: Any, update: Update) -> Turn:
+        hc = self.hc
+        user = update.effective_user
+        chat = update.effective_chat
+        account = None
+        if user is not None and not user.is_bot:
+            account = await touch_account(
+                session,
+                TelegramIdentity(
+                    user_id=user.id,
+                    chat_id=chat.id if chat else user.id,
+                    first_name=user.first_name or "",
+                    username=user.username,
+                    language=normalise_language(user.language_code),
+                ),
+            )
+        return Turn(
+            session=session,
+            config=hc.config,
+            clinic_id=hc.clinic_id,
+            update_id=update.update_id,
+            chat_id=chat.id if chat else None,
+            account=account,
+        )
+
+    async def _record_failure(
+        self, update_id: int, failed: Turn | None, exc: BaseException
+    ) -> None:
+        """Mark the update failed (not retried: a bug would repeat) and apologise in a new turn."""
+        from bot.handlers.common import apologise  # the apology is a handler's reply like any other
+
+        hc = self.hc
+        async with hc.db.transaction() as session:
+            await session.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.update_id == update_id)
+                .values(
+                    status="failed",
+                    attempts=InboxUpdate.attempts + 1,
+                    done_at=utcnow(),
+                    error=f"{type(exc).__name__}: {exc}"[:300],
+                )
+            )
+            row = await session.get(InboxUpdate, update_id)
+            assert row is not None
+            turn = await self._open_turn(session, Update.de_json(row.payload, hc.application.bot))
+            await apologise(turn)
+        await self.on_committed(turn)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()

@@ -1,0 +1,1 @@
+"""Pure renderers: domain values → `Reply` (text + keyboards). No I/O, no database, no telegram."""

@@ -1,0 +1,104 @@
+"""Engine and sessions: the same code on SQLite (default) and PostgreSQL (city-wide install).
+
+SQLite needs care to be safe under concurrent writers:
+- WAL lets readers proceed while one writer writes; `busy_timeout` makes a second writer wait
+  instead of failing at once; foreign keys are off unless asked for.
+- pysqlite/aiosqlite begin transactions lazily, at the first write, so a read-then-write
+  transaction can read stale data and then fail with "database is locked". We take over BEGIN and
+  emit `BEGIN IMMEDIATE` for write transactions: the write lock is taken before the first read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from db.models import Base
+
+_WRITE = "homecare_write"
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    u = make_url(url)
+    if u.database and u.database != ":memory:":
+        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(url: str, echo: bool = False) -> AsyncEngine:
+    is_sqlite = url.startswith("sqlite")
+    kwargs: dict[str, Any] = {"echo": echo}
+    if is_sqlite:
+        _prepare_sqlite_file(url)
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_async_engine(url, **kwargs)
+    if is_sqlite:
+        _install_sqlite_hooks(engine)
+    return engine
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the driver (see module docstring).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """Owns the engine; hands out sessions for reading and for read-then-write transactions."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, echo=echo)
+        self.is_sqlite = url.startswith("sqlite")
+        self._read = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write = async_sessionmaker(
+            self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for queries; nothing is committed."""
+        async with self._read() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One read-then-write transaction: committed on success, rolled back on any error."""
+        async with self._write() as session, session.begin():
+            yield session
+
+    async def create_all(self) -> None:
+        """Create tables from the models (tests); production runs `homecare db upgrade`."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def drop_all(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

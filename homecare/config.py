@@ -1,0 +1,470 @@
+"""Typed configuration: `config.toml` → frozen dataclasses, one section per concern.
+
+Every value has a default (the demo clinic), so a missing file is a valid configuration. A bad value
+raises `ConfigError` whose message is one line naming the file, the key and what is wrong, e.g.
+``config.toml: [clinic] timezone "Asia/Makasar" is not a known time zone``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from homecare.errors import ConfigError
+
+TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+LANGUAGES = ("id", "en")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Location:
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    # Empty token: `homecare run` starts the demo (sandbox + bot + demo clinic).
+    token: str = ""
+    base_url: str = TELEGRAM_BASE_URL
+    mode: str = "polling"
+    poll_timeout_s: int = 25
+    # Seconds a bot-initiated message may wait before a send is tried again.
+    request_timeout_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///data/homecare.db"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    code: str = "kassi-kassi"
+    name: str = "Puskesmas Kassi-Kassi"
+    programme: str = "Home Care Dottoro'ta"
+    timezone: str = "Asia/Makassar"
+    location: Location = Location(lat=-5.1587, lon=119.4465)
+    address: str = "Jl. Tamalate I, Kassi-Kassi, Rappocini, Makassar"
+    phone: str = "+62411000000"
+    emergency_numbers: tuple[str, ...] = ("112", "119")
+    service_area: tuple[str, ...] = (
+        "Kassi-Kassi",
+        "Karunrung",
+        "Mappala",
+        "Tidung",
+        "Banta-Bantaeng",
+        "Buakana",
+    )
+    working_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
+    working_hours: tuple[time, time] = (time(8, 0), time(14, 0))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    # Visit windows offered to patients ("HH:MM-HH:MM"); the window bounds the start of service.
+    windows: tuple[str, ...] = ("08:00-10:00", "10:00-12:00", "12:00-14:00")
+    horizon_days: int = 7
+    cancel_cutoff_hours: int = 12
+    plan_at: time = time(18, 0)
+    routes_at: time = time(6, 30)
+    reminder_evening_at: time = time(17, 0)
+    reminder_before_arrival_min: int = 60
+    confirm_deadline: time = time(20, 0)
+    weekly_report_at: time = time(7, 0)
+    conversation_idle_min: int = 30
+    closures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannerWeights:
+    travel: float = 1.0
+    balance: float = 1.0
+    continuity: float = 1.0
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    time_limit_s: float = 5.0
+    speed_kmh: float = 20.0
+    road_factor: float = 1.3
+    osrm_url: str = ""
+    # Share of each nurse's shift reserved for travel when counting a day's booking capacity.
+    travel_allowance: float = 0.25
+    weights: PlannerWeights = PlannerWeights()
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    consent_version: str = "2026-11"
+    # Visit logistics are kept for the clinic's medical-record duty after a deletion request.
+    retention_years: int = 5
+    privacy_contact: str = "kassikassi.puskesmas@makassarkota.go.id"
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    global_rate_per_s: float = 25.0
+    per_chat_interval_s: float = 1.0
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    host: str = "127.0.0.1"
+    port: int = 8081
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    code: str
+    duration_min: int
+    skills: tuple[str, ...]
+    name_id: str
+    name_en: str
+
+    def name(self, language: str) -> str:
+        return self.name_en if language == "en" else self.name_id
+
+
+@dataclass(frozen=True)
+class DangerSign:
+    code: str
+    question_id: str
+    question_en: str
+
+    def question(self, language: str) -> str:
+        return self.question_en if language == "en" else self.question_id
+
+
+DEFAULT_SERVICES: tuple[ServiceType, ...] = (
+    ServiceType("wound_care", 45, ("wound",), "Perawatan luka", "Wound care"),
+    ServiceType(
+        "chronic_check", 30, ("chronic",), "Cek hipertensi/diabetes", "Hypertension/diabetes check"
+    ),
+    ServiceType("elderly_care", 40, ("elderly",), "Perawatan lansia", "Elderly care"),
+    ServiceType(
+        "mother_newborn", 45, ("maternal",), "Ibu nifas dan bayi baru lahir", "Mother and newborn"
+    ),
+    ServiceType("injection", 20, ("injection",), "Suntik/obat", "Injection/medication"),
+    ServiceType("lab_sample", 20, ("lab",), "Ambil sampel lab", "Lab sample"),
+    ServiceType("palliative", 60, ("palliative",), "Perawatan paliatif", "Palliative care"),
+    ServiceType("other", 30, (), "Lainnya", "Other"),
+)
+
+DEFAULT_DANGER_SIGNS: tuple[DangerSign, ...] = (
+    DangerSign(
+        "breathless",
+        "Sesak napas berat?",
+        "Severe shortness of breath?",
+    ),
+    DangerSign("chest_pain", "Nyeri dada?", "Chest pain?"),
+    DangerSign(
+        "unconscious",
+        "Tidak sadar atau sulit dibangunkan?",
+        "Unconscious or hard to wake?",
+    ),
+    DangerSign("bleeding", "Perdarahan hebat?", "Heavy bleeding?"),
+    DangerSign("seizure", "Kejang?", "Seizure?"),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    telegram: TelegramConfig = TelegramConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    clinic: ClinicConfig = ClinicConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    planner: PlannerConfig = PlannerConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+    logging: LoggingConfig = LoggingConfig()
+    services: tuple[ServiceType, ...] = DEFAULT_SERVICES
+    danger_signs: tuple[DangerSign, ...] = DEFAULT_DANGER_SIGNS
+    # Where the file came from, for messages; not a setting.
+    source: str = field(default="<defaults>", compare=False)
+
+    @property
+    def demo(self) -> bool:
+        return not self.telegram.token
+
+    def service(self, code: str) -> ServiceType | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def replace(self, **sections: Any) -> Config:
+        return dataclasses.replace(self, **sections)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """A value problem; the loader adds file and key."""
+
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _parse_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not _HHMM.match(value):
+        raise _Bad(f'"{value}" is not a time of day "HH:MM"')
+    hh, mm = value.split(":")
+    return time(int(hh), int(mm))
+
+
+def _convert(value: Any, hint: Any) -> Any:
+    origin = get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise _Bad(f"{value!r} is not true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Bad(f"{value!r} is not a whole number")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _Bad(f"{value!r} is not a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise _Bad(f"{value!r} is not text")
+        return value
+    if hint is time:
+        return _parse_time(value)
+    if origin is tuple:
+        args = get_args(hint)
+        if not isinstance(value, list):
+            raise _Bad(f"{value!r} is not a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0]) for v in value)
+        if len(value) != len(args):
+            raise _Bad(f"needs exactly {len(args)} values")
+        return tuple(_convert(v, a) for v, a in zip(value, args, strict=True))
+    if origin in (types.UnionType,):
+        raise _Bad("unsupported")
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise _Bad(f"{value!r} is not a table")
+        return _build(hint, value, prefix="")
+    raise _Bad(f"unsupported setting type {hint}")
+
+
+def _build(cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"{prefix}{key}", "is not a known setting")
+        try:
+            kwargs[key] = _convert(value, hints[key])
+        except _Bad as exc:
+            raise ConfigError(f"{prefix}{key}", str(exc)) from None
+        except ConfigError as exc:
+            raise ConfigError(f"{prefix}{key}.{exc.key}", exc.problem) from None
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field is missing
+        missing = re.findall(r"'(\w+)'", str(exc))
+        raise ConfigError(f"{prefix}{missing[0] if missing else '?'}", "is required") from None
+
+
+def _check(cond: bool, key: str, problem: str) -> None:
+    if not cond:
+        raise ConfigError(key, problem)
+
+
+def _validate(cfg: Config) -> None:
+    """Cross-field and semantic checks, each naming the key."""
+    try:
+        ZoneInfo(cfg.clinic.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "[clinic] timezone", f'"{cfg.clinic.timezone}" is not a known time zone'
+        ) from None
+    _check(
+        cfg.telegram.mode in ("polling",),
+        "[telegram] mode",
+        f'"{cfg.telegram.mode}" is not supported (use "polling")',
+    )
+    _check(
+        cfg.telegram.base_url.startswith(("http://", "https://")),
+        "[telegram] base_url",
+        f'"{cfg.telegram.base_url}" is not an http(s) URL',
+    )
+    _check(
+        not cfg.telegram.token or re.fullmatch(r"\d+:[\w-]{20,}", cfg.telegram.token) is not None,
+        "[telegram] token",
+        "does not look like a BotFather token (digits:letters)",
+    )
+    _check(
+        cfg.database.url.split(":", 1)[0] in ("sqlite+aiosqlite", "postgresql+asyncpg"),
+        "[database] url",
+        "must start with sqlite+aiosqlite:// or postgresql+asyncpg://",
+    )
+    c = cfg.clinic
+    _check(-90 <= c.location.lat <= 90, "[clinic] location.lat", "must be between -90 and 90")
+    _check(-180 <= c.location.lon <= 180, "[clinic] location.lon", "must be between -180 and 180")
+    _check(len(c.service_area) > 0, "[clinic] service_area", "must list at least one kelurahan")
+    for d in c.working_days:
+        _check(d in WEEKDAYS, "[clinic] working_days", f'"{d}" is not one of {", ".join(WEEKDAYS)}')
+    _check(
+        c.working_hours[0] < c.working_hours[1],
+        "[clinic] working_hours",
+        "end must be after start",
+    )
+    s = cfg.schedule
+    _check(len(s.windows) > 0, "[schedule] windows", "must list at least one window")
+    for w in s.windows:
+        m = re.fullmatch(r"(\d\d:\d\d)-(\d\d:\d\d)", w)
+        _check(m is not None, "[schedule] windows", f'"{w}" is not "HH:MM-HH:MM"')
+        assert m is not None
+        try:
+            a, b = _parse_time(m.group(1)), _parse_time(m.group(2))
+        except _Bad as exc:
+            raise ConfigError("[schedule] windows", str(exc)) from None
+        _check(a < b, "[schedule] windows", f'"{w}" ends before it starts')
+    _check(1 <= s.horizon_days <= 60, "[schedule] horizon_days", "must be between 1 and 60")
+    _check(s.cancel_cutoff_hours >= 0, "[schedule] cancel_cutoff_hours", "must not be negative")
+    _check(s.conversation_idle_min >= 1, "[schedule] conversation_idle_min", "must be at least 1")
+    for d in s.closures:
+        _check(
+            re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) is not None,
+            "[schedule] closures",
+            f'"{d}" is not a date "YYYY-MM-DD"',
+        )
+    p = cfg.planner
+    _check(p.time_limit_s > 0, "[planner] time_limit_s", "must be positive")
+    _check(p.speed_kmh > 0, "[planner] speed_kmh", "must be positive")
+    _check(p.road_factor >= 1.0, "[planner] road_factor", "must be at least 1.0")
+    _check(0 <= p.travel_allowance < 1, "[planner] travel_allowance", "must be in [0, 1)")
+    codes = [sv.code for sv in cfg.services]
+    _check(len(codes) == len(set(codes)), "[[services]] code", "codes must be unique")
+    for sv in cfg.services:
+        _check(sv.duration_min > 0, f"[[services]] {sv.code}.duration_min", "must be positive")
+    _check(
+        cfg.logging.level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
+        "[logging] level",
+        f'"{cfg.logging.level}" is not DEBUG, INFO, WARNING or ERROR',
+    )
+
+
+_SECTIONS: dict[str, type] = {
+    "telegram": TelegramConfig,
+    "database": DatabaseConfig,
+    "clinic": ClinicConfig,
+    "schedule": ScheduleConfig,
+    "planner": PlannerConfig,
+    "privacy": PrivacyConfig,
+    "delivery": DeliveryConfig,
+    "sandbox": SandboxConfig,
+    "logging": LoggingConfig,
+}
+
+_LIST_SECTIONS: dict[str, tuple[type, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "services": (
+        ServiceType,
+        lambda t: {
+            "code": t.get("code"),
+            "duration_min": t.get("duration_min"),
+            "skills": t.get("skills", []),
+            "name_id": t.get("name", {}).get("id"),
+            "name_en": t.get("name", {}).get("en"),
+        },
+    ),
+    "danger_signs": (
+        DangerSign,
+        lambda t: {
+            "code": t.get("code"),
+            "question_id": t.get("question", {}).get("id"),
+            "question_en": t.get("question", {}).get("en"),
+        },
+    ),
+}
+
+
+def config_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Config:
+    """Build a Config from parsed TOML (or a dict in tests); raises ConfigError with the source."""
+    try:
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _SECTIONS:
+                if not isinstance(value, dict):
+                    raise ConfigError(f"[{key}]", "must be a table")
+                kwargs[key] = _build(_SECTIONS[key], value, prefix=f"[{key}] ")
+            elif key in _LIST_SECTIONS:
+                cls, flatten = _LIST_SECTIONS[key]
+                if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                    raise ConfigError(f"[[{key}]]", "must be an array of tables")
+                items = []
+                for i, table in enumerate(value):
+                    flat = {k: v for k, v in flatten(table).items() if v is not None}
+                    items.append(_build(cls, flat, prefix=f"[[{key}]] #{i + 1} "))
+                kwargs[key] = tuple(items)
+            else:
+                raise ConfigError(f"[{key}]", "is not a known section")
+        cfg = Config(**kwargs, source=source)
+        _validate(cfg)
+    except ConfigError as exc:
+        raise exc.with_source(source) from None
+    return cfg
+
+
+def apply_environment(cfg: Config, environ: Mapping[str, str]) -> Config:
+    """HOMECARE_TELEGRAM_TOKEN and HOMECARE_DATABASE_URL override the file (keeps secrets out)."""
+    if token := environ.get("HOMECARE_TELEGRAM_TOKEN"):
+        cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, token=token))
+    if url := environ.get("HOMECARE_DATABASE_URL"):
+        cfg = cfg.replace(database=dataclasses.replace(cfg.database, url=url))
+    try:
+        _validate(cfg)
+    except ConfigError as exc:
+        raise exc.with_source("environment") from None
+    return cfg
+
+
+def load_config(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Config:
+    """Load `path` (or defaults when None), then environment overrides."""
+    environ = os.environ if environ is None else environ
+    if path is None:
+        cfg = Config()
+    else:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("", "file not found").with_source(str(p)) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("", f"is not valid TOML ({exc})").with_source(p.name) from None
+        cfg = config_from_mapping(data, source=p.name)
+    return apply_environment(cfg, environ)
+
+
+def default_config_path() -> Path | None:
+    """`config.toml` in the working directory when present, else built-in defaults."""
+    p = Path("config.toml")
+    return p if p.exists() else None

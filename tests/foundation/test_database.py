@@ -1,0 +1,63 @@
+"""Database behaviour: aware UTC datetimes back from both engines; SQLite pragmas; write locks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from db.models import Clinic
+from db.session import Database
+
+
+async def test_datetimes_come_back_aware_utc(database: Database) -> None:
+    wita = timezone(timedelta(hours=8))
+    async with database.transaction() as s:
+        s.add(
+            Clinic(
+                code="c",
+                name="C",
+                timezone="Asia/Makassar",
+                created_at=datetime(2026, 11, 28, 9, 30, tzinfo=wita),
+            )
+        )
+    async with database.read() as s:
+        created = await s.scalar(select(Clinic.created_at))
+    assert created == datetime(2026, 11, 28, 1, 30, tzinfo=UTC)
+    assert created is not None and created.tzinfo is not None
+    assert created.utcoffset() == timedelta(0)
+
+
+async def test_naive_datetime_is_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        async with database.transaction() as s:
+            s.add(Clinic(code="n", name="N", timezone="UTC", created_at=datetime(2026, 1, 1)))
+            await s.flush()
+
+
+async def test_sqlite_pragmas(database: Database) -> None:
+    if not database.is_sqlite:
+        pytest.skip("SQLite-only pragmas; PostgreSQL run checks the same code elsewhere")
+    async with database.read() as s:
+        assert (await s.scalar(text("PRAGMA journal_mode"))) == "wal"
+        assert (await s.scalar(text("PRAGMA foreign_keys"))) == 1
+        assert (await s.scalar(text("PRAGMA busy_timeout"))) == 30000
+
+
+async def test_read_then_write_transactions_serialise(database: Database) -> None:
+    """Two concurrent read-modify-write transactions both succeed, neither loses an update."""
+    async with database.transaction() as s:
+        s.add(Clinic(code="k", name="0", timezone="UTC"))
+
+    async def bump() -> None:
+        async with database.transaction() as s:
+            clinic = await s.scalar(select(Clinic).where(Clinic.code == "k").with_for_update())
+            assert clinic is not None
+            await asyncio.sleep(0.01)  # widen the window between the read and the write
+            clinic.name = str(int(clinic.name) + 1)
+
+    await asyncio.gather(*(bump() for _ in range(10)))
+    async with database.read() as s:
+        assert await s.scalar(select(Clinic.name).where(Clinic.code == "k")) == "10"
