@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application
+from telegram.ext import Application, BaseHandler
 
+from bot.guard import guarded
 from bot.handlers import common
 
 # Feature modules export HANDLERS (group 0). Order matters only within a group.
-FEATURE_MODULES = (common,)
+FEATURE_MODULES: tuple[Any, ...] = (common,)
+
+
+def _guard_all(handlers: list[BaseHandler[Any, Any, Any]]) -> list[BaseHandler[Any, Any, Any]]:
+    for h in handlers:
+        if not getattr(h.callback, "__wrapped_key__", None):
+            h.callback = guarded(h.callback)  # type: ignore[assignment]
+    return handlers
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # One group: the first matching handler takes the update; the fallbacks come last.
     for module in FEATURE_MODULES:
-        application.add_handlers(module.HANDLERS, group=0)
-    application.add_handlers(common.FALLBACKS, group=1)
+        application.add_handlers(_guard_all(module.HANDLERS))
+    application.add_handlers(_guard_all(common.FALLBACKS))
     application.add_error_handler(common.on_error)  # type: ignore[arg-type]

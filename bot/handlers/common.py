@@ -86,7 +86,7 @@ async def apologise(turn: Turn) -> None:
     await turn.reply(render.plain(turn.tr, "common.error", phone=turn.config.clinic.phone))
 
 
-# Group 0 is the features' own; the fallbacks live in a later group so any feature handler wins.
+# The fallbacks are registered after every feature module's handlers, so any feature wins.
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [
     CommandHandler("start", start),
     CommandHandler("help", help_command),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:48:09.023379
+Create Date: 2026-11-28 15:53:11.446398
 """
 
 from __future__ import annotations

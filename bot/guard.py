@@ -1,0 +1,75 @@
+"""One table decides who may use each handler.
+
+`GUARD` maps every handler callback ("module.function") to the roles allowed to reach it.
+`register_handlers` wraps each callback with `guarded(...)`, and refuses to start when a handler has
+no entry — so a new handler cannot be added without deciding who may use it. Record-level checks
+(a nurse only her assigned visits, a caregiver only linked patients, a head only their own clinic)
+are made by the services that load the records (`db/services/access.py`).
+
+Roles: "guest" is anyone without a role yet (a newcomer may register and book).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+
+from bot.render.common import plain
+from bot.turn import HomecareContext
+
+EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin"})
+FAMILY = frozenset({"guest", "patient", "caregiver"})
+NURSE = frozenset({"nurse"})
+HEAD = frozenset({"head", "admin"})
+STAFF = NURSE | HEAD
+
+GUARD: dict[str, frozenset[str]] = {
+    "bot.handlers.common.start": EVERYONE,
+    "bot.handlers.common.help_command": EVERYONE,
+    "bot.handlers.common.language_command": EVERYONE,
+    "bot.handlers.common.language_chosen": EVERYONE,
+    "bot.handlers.common.unknown_command": EVERYONE,
+    "bot.handlers.common.not_understood": EVERYONE,
+    "bot.handlers.common.unknown_button": EVERYONE,
+}
+
+Callback = Callable[[Update, HomecareContext], Awaitable[Any]]
+
+
+def key_of(callback: Callable[..., Any]) -> str:
+    return f"{callback.__module__}.{callback.__qualname__}"
+
+
+def effective_roles(roles: frozenset[str]) -> frozenset[str]:
+    return roles or frozenset({"guest"})
+
+
+def allowed(roles: frozenset[str], key: str) -> bool:
+    return bool(GUARD[key] & effective_roles(roles))
+
+
+def guarded(callback: Callback) -> Callback:
+    key = key_of(callback)
+    if key not in GUARD:
+        raise RuntimeError(f"handler {key} has no entry in bot.guard.GUARD")
+
+    @functools.wraps(callback)
+    async def wrapper(update: Update, context: HomecareContext) -> Any:
+        turn = context.turn
+        deleted = turn.account is not None and turn.account.deleted_at is not None
+        if deleted and key != "bot.handlers.common.start":
+            # After a deletion request nothing is processed except /start (register anew).
+            return None
+        if not allowed(turn.roles, key):
+            if update.callback_query is not None:
+                turn.answer(update.callback_query.id, turn.tr("common.not_allowed"))
+            else:
+                await turn.reply(plain(turn.tr, "common.not_allowed"))
+            return None
+        return await callback(update, context)
+
+    wrapper.__wrapped_key__ = key  # type: ignore[attr-defined]
+    return wrapper
