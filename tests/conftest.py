@@ -3,14 +3,18 @@ HOMECARE_TEST_DATABASE_URL is set — `make test` runs the suite once on each)."
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from bot.app import HomecareApp, build_application
 from db.session import Database
+from homecare.config import Config
 
 PG_URL = os.environ.get("HOMECARE_TEST_DATABASE_URL", "")
 
@@ -39,3 +43,59 @@ async def empty_database(tmp_path: Path) -> AsyncIterator[Database]:
 async def database(empty_database: Database) -> AsyncIterator[Database]:
     await empty_database.create_all()
     yield empty_database
+
+
+# --- story tests: the real app against the sandbox over real HTTP --------------------------
+
+TEST_TOKEN = "123456789:TEST-token-for-the-sandbox-0000"
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Any]:
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    """A Config for tests: demo clinic defaults, the test database, any section overridden."""
+
+    def make(sandbox: Any = None, **sections: Any) -> Config:
+        cfg = Config()
+        telegram = dataclasses.replace(cfg.telegram, token=TEST_TOKEN, poll_timeout_s=5)
+        if sandbox is not None:
+            telegram = dataclasses.replace(telegram, base_url=sandbox.bot_api_base_url)
+        cfg = cfg.replace(
+            telegram=telegram,
+            database=dataclasses.replace(cfg.database, url=database_url(tmp_path)),
+        )
+        return cfg.replace(**sections) if sections else cfg
+
+    return make
+
+
+@pytest.fixture
+def config(make_config: Callable[..., Config], sandbox: Any) -> Config:
+    return make_config(sandbox)
+
+
+@pytest.fixture
+async def app(config: Config, database: Database) -> AsyncIterator[HomecareApp]:
+    """The bot, built by the same `build_application` as production, running on the sandbox."""
+    hc = build_application(config, db=database)
+    await hc.start()
+    yield hc
+    await hc.stop()
+
+
+@pytest.fixture
+async def client(sandbox: Any) -> AsyncIterator[Any]:
+    from sandbox.client import SandboxClient
+
+    c = SandboxClient(sandbox.url)
+    yield c
+    await c.close()
