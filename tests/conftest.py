@@ -4,7 +4,6 @@ HOMECARE_TEST_DATABASE_URL is set — `make test` runs the suite once on each)."
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,7 @@ from sqlalchemy import text
 from bot.app import HomecareApp, build_application
 from db.session import Database
 from homecare.config import Config
-
-PG_URL = os.environ.get("HOMECARE_TEST_DATABASE_URL", "")
-
-
-def database_url(tmp_path: Path) -> str:
-    return PG_URL or f"sqlite+aiosqlite:///{tmp_path}/homecare-test.db"
+from tests.support import TEST_TOKEN, database_url
 
 
 async def reset_schema(db: Database) -> None:
@@ -46,9 +40,6 @@ async def database(empty_database: Database) -> AsyncIterator[Database]:
 
 
 # --- story tests: the real app against the sandbox over real HTTP --------------------------
-
-TEST_TOKEN = "123456789:TEST-token-for-the-sandbox-0000"
-
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Any]:
