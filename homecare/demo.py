@@ -1,0 +1,59 @@
+"""The demo: with no token configured, `homecare run` starts the local Telegram sandbox, runs the
+bot against it, seeds a demo clinic, and prints how to chat with it from another terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from homecare.config import Config
+
+if TYPE_CHECKING:
+    from bot.app import HomecareApp
+
+# Not a secret: the sandbox accepts it and it never leaves this machine.
+DEMO_TOKEN = "100000001:DEMO-sandbox-token-not-a-secret"
+
+
+async def start_sandbox(config: Config) -> tuple[Any, Config]:
+    from sandbox.server import SandboxServer
+
+    server = SandboxServer(host=config.sandbox.host, port=config.sandbox.port)
+    await server.start()
+    telegram = dataclasses.replace(
+        config.telegram, token=DEMO_TOKEN, base_url=server.bot_api_base_url
+    )
+    return server, config.replace(telegram=telegram)
+
+
+async def seed(hc: HomecareApp, server: Any) -> None:
+    from db.services.demo import DEMO_STAFF, seed_demo_staff
+    from sandbox.client import SandboxClient
+
+    client = SandboxClient(server.url)
+    try:
+        user_ids = {s.login: (await client.user(s.login, first_name=s.name.split()[0])).id
+                    for s in DEMO_STAFF}
+    finally:
+        await client.close()
+    async with hc.db.transaction() as session:
+        await seed_demo_staff(session, hc.clinic_id, user_ids, hc.config.clinic.working_hours)
+
+
+def print_instructions(config: Config, server: Any) -> None:
+    from db.services.demo import DEMO_STAFF
+
+    staff = ", ".join(f"{s.login} ({s.role})" for s in DEMO_STAFF)
+    print(
+        f"""
+Demo running: {config.clinic.name} on a local Telegram sandbox at {server.url}
+(no token configured — see README "Use a real Telegram bot" to switch).
+
+Talk to the bot from another terminal:
+    .venv/bin/homecare chat --as ani          # any new name is a new patient or family member
+    .venv/bin/homecare chat --as ani --language en
+Demo staff: {staff}
+Stop with Ctrl-C.
+""",
+        flush=True,
+    )

@@ -1,0 +1,64 @@
+"""Run `homecare run` as a real child process against an in-test sandbox (crash and log tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.support import TEST_TOKEN
+
+
+def write_config(
+    path: Path, *, base_url: str, database_url: str, level: str = "INFO", token: str = TEST_TOKEN
+) -> Path:
+    path.write_text(
+        f"""
+[telegram]
+token = "{token}"
+base_url = "{base_url}"
+poll_timeout_s = 2
+
+[database]
+url = "{database_url}"
+
+[logging]
+level = "{level}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+class BotProcess:
+    """One `homecare run` child; its stderr goes to `log_path` (appended across restarts)."""
+
+    def __init__(self, config_path: Path, log_path: Path) -> None:
+        self.config_path = config_path
+        self.log_path = log_path
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HOMECARE_")}
+        log = self.log_path.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "homecare.cli", "--config", str(self.config_path), "run",
+            stdout=log, stderr=log, env=env,
+        )
+        log.close()
+
+    async def kill(self) -> None:
+        """SIGKILL: no clean-up runs, exactly like a power cut or the OOM killer."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def stop(self, grace_s: float = 20.0) -> int:
+        """SIGTERM: the graceful stop; returns the exit code."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), grace_s)
