@@ -105,7 +105,8 @@ class _Bucket:
         self.stamp = now
 
     def wait_time(self) -> float:
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+        # The epsilon absorbs float error of clock arithmetic (1000 + 1/30 - 1000 < 1/30).
+        return 0.0 if self.tokens >= 1.0 - 1e-9 else (1.0 - self.tokens) / self.rate
 
 
 class RateLimiter:
