@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from telegram import InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.warnings import PTBUserWarning
 
 from db.models import Account, OutboxMessage
 from db.types import utcnow
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
     from bot.app import HomecareApp
 
 log = logging.getLogger(__name__)
+
+# Stored rows replay any Bot API method generically through `do_api_request`; PTB would rather we
+# called the typed method and says so on each call.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
 UNREACHABLE = ("chat not found", "user is deactivated", "bot was blocked", "bot can't initiate")
 

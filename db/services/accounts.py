@@ -47,6 +47,7 @@ async def touch_account(session: AsyncSession, who: TelegramIdentity) -> Account
             language=who.language,
             language_chosen=False,
             last_seen_at=now,
+            roles=[],  # a new row: no lazy load of an empty relationship
         )
         session.add(account)
         await session.flush()
