@@ -45,6 +45,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from homecare.errors import ConflictError
+
 
 class VisitStatus(enum.StrEnum):
     REQUESTED = "requested"
@@ -138,9 +140,10 @@ CAPACITY_STATUSES: frozenset[VisitStatus] = frozenset(
 )
 
 
-class TransitionError(ValueError):
-    """A refused status change; `code` is stable and maps to the locale key ``visit.error.<code>``.
+class TransitionError(ConflictError):
+    """A refused status change; `code` is stable and `key` is the locale key ``visit.error.<code>``.
 
+    A `ConflictError` because the usual cause is a stale button: the visit moved on meanwhile.
     Codes: ``unknown_status``, ``unknown_actor``, ``same_status``, ``final`` (the visit is over),
     ``not_allowed`` (no one may make this change), ``not_your_step`` (someone else may, e.g. only
     the nurse marks arrival).
@@ -151,11 +154,14 @@ class TransitionError(ValueError):
         self.source = source
         self.target = target
         self.actor = actor
-        super().__init__(f"{code}: {source} -> {target} by {actor}")
+        super().__init__(f"visit.error.{code}", source=source, target=target, actor=actor)
 
     @property
     def locale_key(self) -> str:
-        return f"visit.error.{self.code}"
+        return self.key
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.source} -> {self.target} by {self.actor}"
 
 
 @dataclass(frozen=True)

@@ -274,3 +274,12 @@ def test_every_open_status_can_reach_an_end() -> None:
                 reachable_end.add(src)
                 changed = True
     assert reachable_end == set(STATUS_VALUES)
+
+
+def test_transition_error_is_a_conflict_with_a_locale_key() -> None:
+    from homecare.errors import ConflictError
+
+    with pytest.raises(ConflictError) as err:
+        transition("completed", "scheduled", "head")
+    assert err.value.key == "visit.error.final"
+    assert str(err.value) == "final: completed -> scheduled by head"
