@@ -1,0 +1,623 @@
+"""PlanRequest → Plan with PyVRP 0.14 (the model is described in docs/planning.md).
+
+One vehicle type per nurse, each with its own routing profile whose *distance* matrix is the
+cost of an arc: weighted travel time, plus the continuity cost on arcs into a visit whose
+patient prefers another nurse, plus a prohibitive cost on arcs into a visit she lacks the
+skills for (or into another nurse's break). Visits are optional PyVRP clients with tiered
+prizes (urgent ≫ routine ≫ optional), so capacity shortage drops the least important visits.
+The visit cap is a one-dimensional load; the break is a required client at the clinic; the
+balance term is PyVRP's overtime cost beyond each nurse's fair share of the day's work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyvrp
+from pyvrp.search import OPERATORS, LocalSearch, PerturbationManager, compute_neighbours
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from scheduler.planner.model import (
+    CAPACITY,
+    NO_NURSE_WITH_SKILLS,
+    OPTIONAL_DEFERRED,
+    WINDOW_PASSED,
+    WINDOW_UNREACHABLE,
+    Break,
+    Id,
+    Nurse,
+    Plan,
+    PlanRequest,
+    Route,
+    SolverInfo,
+    Stop,
+    Totals,
+    TravelMatrix,
+    Unassigned,
+    Visit,
+)
+from scheduler.planner.timing import Item, Timing, time_route
+from scheduler.planner.travel import travel_matrix
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIME_LIMIT_S = 5.0
+# Prizes are kept below this so that penalised costs stay far from int64 overflow.
+MAX_PRIZE = 1e11
+UNLIMITED = int(np.iinfo(np.int64).max)
+
+
+@dataclass(frozen=True)
+class SolverRun:
+    """What `run_pyvrp` found: the best (feasible when one was found) solution and effort."""
+
+    solution: pyvrp.Solution
+    iterations: int
+    runtime_s: float
+
+
+def stopping_criterion(time_limit_s: float | None, max_iterations: int | None) -> StoppingCriterion:
+    """Stop at whichever limit comes first; with neither, after the default time limit."""
+    criteria: list[StoppingCriterion] = []
+    if time_limit_s is not None:
+        criteria.append(MaxRuntime(time_limit_s))
+    if max_iterations is not None:
+        criteria.append(MaxIterations(max_iterations))
+    if not criteria:
+        criteria.append(MaxRuntime(DEFAULT_TIME_LIMIT_S))
+    return MultipleCriteria(criteria)
+
+
+def run_pyvrp(
+    data: pyvrp.ProblemData,
+    *,
+    time_limit_s: float | None = None,
+    max_iterations: int | None = None,
+    seed: int = 0,
+    max_penalty: float | None = None,
+    fallback: pyvrp.Solution | None = None,
+) -> SolverRun:
+    """The small interface to PyVRP's iterated local search (as `pyvrp.solve`, plus a fallback).
+
+    `fallback` is a known feasible solution: when the search starts from an infeasible one,
+    it starts from `fallback` instead, so the result is feasible whenever a fallback is given.
+    """
+    penalty_params = pyvrp.PenaltyParams()
+    if max_penalty is not None:
+        penalty_params = pyvrp.PenaltyParams(max_penalty=max(max_penalty, 1.0))
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    search = LocalSearch(
+        data, rng, compute_neighbours(data), PerturbationManager(pyvrp.search.PerturbationParams())
+    )
+    for operator in OPERATORS:
+        if operator.supports(data):
+            search.add_operator(operator(data))
+    penalties = pyvrp.PenaltyManager(penalty_params.midpoint_penalties(data), penalty_params)
+    init = search(
+        pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True
+    )
+    if fallback is not None and not init.is_feasible():
+        improved = search(fallback, penalties.max_cost_evaluator(), exhaustive=True)
+        init = improved if improved.is_feasible() else fallback
+    algorithm = pyvrp.IteratedLocalSearch(data, penalties, search, init)
+    result = algorithm.run(stopping_criterion(time_limit_s, max_iterations), collect_stats=False)
+    return SolverRun(result.best, result.num_iterations, result.runtime)
+
+
+# --- the clinic day, prepared for the model -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Crew:
+    """A nurse as the solver sees her: where and when the planned part of her day starts."""
+
+    nurse: Nurse
+    pinned: tuple[Stop, ...]
+    origin: int  # matrix location where new work starts (clinic = 0)
+    ready: int  # earliest departure from `origin`
+    delay: bool  # may she leave `origin` later than `ready`? (not right after a pinned stop)
+    cap_left: int | None
+    rest: Break | None  # the break still to plan, if any
+    active: bool  # can she take any new work?
+
+    @property
+    def deadline(self) -> int:
+        return self.nurse.shift[1]
+
+    def can_do(self, visit: Visit) -> bool:
+        return visit.skills <= self.nurse.skills
+
+
+def _break_item(rest: Break) -> Item:
+    return Item(
+        location=0,
+        service=rest.duration_s,
+        early=rest.window[0],
+        late=rest.window[1] - rest.duration_s,
+    )
+
+
+def _visit_item(visit: Visit, location: int) -> Item:
+    return Item(
+        location=location, service=visit.duration_s, early=visit.window[0], late=visit.window[1]
+    )
+
+
+def _crews(
+    request: PlanRequest, durations: Sequence[Sequence[int]], where: dict[str, int]
+) -> list[_Crew]:
+    crews = []
+    now = request.now
+    for nurse in request.nurses:
+        pinned = tuple(
+            Stop(
+                visit=f.visit,
+                arrive=f.arrive,
+                start=f.start,
+                end=f.end,
+                kind=f.kind,
+                fixed=True,
+            )
+            for f in nurse.fixed
+        )
+        if pinned:
+            last = pinned[-1]
+            origin = 0 if last.visit is None else where[str(last.visit)]
+            ready = max(last.end, now or 0)
+        else:
+            origin, ready = 0, max(nurse.shift[0], now or 0)
+        active = ready + durations[origin][0] <= nurse.shift[1]
+        cap_left = None
+        if nurse.max_visits is not None:
+            cap_left = nurse.max_visits - sum(1 for s in pinned if s.kind == "visit")
+        rest = nurse.break_
+        if rest is not None and (
+            any(s.kind == "break" for s in pinned)
+            or not active
+            or max(rest.window[0], ready + durations[origin][0]) > rest.window[1] - rest.duration_s
+        ):
+            rest = None  # taken already, or its window is out of reach: nothing left to plan
+        crews.append(
+            _Crew(
+                nurse=nurse,
+                pinned=pinned,
+                origin=origin,
+                ready=ready,
+                delay=not pinned,
+                cap_left=cap_left,
+                rest=rest,
+                active=active,
+            )
+        )
+    return crews
+
+
+def _fits_alone(crew: _Crew, item: Item, durations: Sequence[Sequence[int]]) -> bool:
+    orders = (
+        [[item]]
+        if crew.rest is None
+        else [[item, _break_item(crew.rest)], [_break_item(crew.rest), item]]
+    )
+    return any(
+        time_route(
+            durations, crew.origin, crew.ready, order, crew.deadline, delay_departure=crew.delay
+        )
+        is not None
+        for order in orders
+    )
+
+
+def _triage(
+    request: PlanRequest,
+    crews: list[_Crew],
+    durations: Sequence[Sequence[int]],
+    where: dict[str, int],
+) -> tuple[list[tuple[Visit, list[int]]], list[Unassigned]]:
+    """Split the visits still to plan into (visit, nurses who could do it) and the hopeless."""
+    pinned = {str(s.visit) for crew in crews for s in crew.pinned if s.visit is not None}
+    candidates: list[tuple[Visit, list[int]]] = []
+    hopeless: list[Unassigned] = []
+    for visit in request.visits:
+        if str(visit.id) in pinned:
+            continue
+        skilled = [k for k, crew in enumerate(crews) if crew.can_do(visit)]
+        if not skilled:
+            hopeless.append(Unassigned(visit.id, NO_NURSE_WITH_SKILLS))
+            continue
+        if request.now is not None and visit.window[1] < request.now:
+            hopeless.append(Unassigned(visit.id, WINDOW_PASSED))
+            continue
+        free = [k for k in skilled if crews[k].active and crews[k].cap_left != 0]
+        if not free:
+            hopeless.append(Unassigned(visit.id, CAPACITY))
+            continue
+        item = _visit_item(visit, where[str(visit.id)])
+        able = [k for k in free if _fits_alone(crews[k], item, durations)]
+        if not able:
+            hopeless.append(Unassigned(visit.id, WINDOW_UNREACHABLE))
+            continue
+        candidates.append((visit, able))
+    return candidates, hopeless
+
+
+def _fair_shares(
+    crews: list[_Crew],
+    candidates: list[tuple[Visit, list[int]]],
+    durations: np.ndarray,
+    where: dict[str, int],
+) -> list[int]:
+    """Each nurse's fair share of the day's remaining work, in route seconds.
+
+    Work = service time of every plannable visit + for each its cheapest arrival (a lower
+    bound of the travel it needs), split in proportion to the time each nurse has left; her
+    break comes on top of her share.
+    """
+    locations = [where[str(v.id)] for v, _ in candidates]
+    work = 0.0
+    if locations:
+        sub = durations[np.ix_([0, *locations], locations)].astype(float)
+        for col in range(len(locations)):
+            sub[col + 1, col] = np.inf
+        work = float(sum(v.duration_s for v, _ in candidates) + sub.min(axis=0).sum())
+    available = [max(0, crew.deadline - crew.ready) if crew.active else 0 for crew in crews]
+    total = sum(available)
+    shares = []
+    for crew, time_left in zip(crews, available, strict=True):
+        share = work * time_left / total if total else 0.0
+        rest = crew.rest.duration_s if crew.rest is not None else 0
+        shares.append(min(time_left, round(share) + rest))
+    return shares
+
+
+# --- building the plan ----------------------------------------------------------------------
+
+
+def _location_of(stop: Stop, where: dict[str, int]) -> int:
+    return 0 if stop.visit is None else where[str(stop.visit)]
+
+
+def _route(
+    crew: _Crew,
+    new_stops: Sequence[tuple[Id | None, Item]],
+    matrix: TravelMatrix,
+    where: dict[str, int],
+    fair_share: int,
+) -> Route | None:
+    """Time a nurse's route (pinned stops, then `new_stops`); None if it cannot be kept."""
+    durations, distances = matrix.durations_s, matrix.distances_m
+    if not crew.pinned and not any(ref is not None for ref, _ in new_stops):
+        # Nothing to do: a nurse without visits is not called in for her break alone.
+        return Route(crew.nurse.id, None, None, (), 0, 0, fair_share)
+    timing = time_route(
+        durations,
+        crew.origin,
+        crew.ready,
+        [item for _, item in new_stops],
+        crew.deadline,
+        delay_departure=crew.delay,
+    )
+    if timing is None:
+        if new_stops or crew.active:
+            return None
+        # A pinned-only route that already runs late is a fact, not a plan: keep it.
+        timing = Timing(crew.ready, (), (), (), crew.ready + durations[crew.origin][0])
+    stops = list(crew.pinned)
+    for (ref, _), a, s, e in zip(new_stops, timing.arrive, timing.start, timing.end, strict=True):
+        stops.append(
+            Stop(visit=ref, arrive=a, start=s, end=e, kind="break" if ref is None else "visit")
+        )
+    path = [0, *(_location_of(stop, where) for stop in stops), 0]
+    travel = sum(durations[a][b] for a, b in itertools.pairwise(path))
+    distance = sum(distances[a][b] for a, b in itertools.pairwise(path))
+    if crew.pinned:
+        first = crew.pinned[0]
+        leave = first.arrive - durations[0][_location_of(first, where)]
+        fair_share += crew.ready - leave  # the balance term looks at the part still to plan
+    else:
+        leave = timing.leave
+    return Route(crew.nurse.id, leave, timing.back, tuple(stops), travel, distance, fair_share)
+
+
+def _tier(visit: Visit) -> int:
+    return 2 if visit.priority == "urgent" else 0 if visit.optional else 1
+
+
+def _route_or_repair(
+    crew: _Crew,
+    new_stops: list[tuple[Id | None, Item]],
+    visits: dict[str, Visit],
+    matrix: TravelMatrix,
+    where: dict[str, int],
+    fair_share: int,
+) -> tuple[Route, list[Visit]]:
+    """Time the route; should it not fit (it always does for a feasible PyVRP solution), drop
+    the least important, latest visits until it does."""
+    dropped: list[Visit] = []
+    while True:
+        route = _route(crew, new_stops, matrix, where, fair_share)
+        if route is not None:
+            return route, dropped
+        positions = [i for i, (ref, _) in enumerate(new_stops) if ref is not None]
+        if not positions:
+            new_stops = []  # the break alone cannot fit: leave it out
+            continue
+        worst = min(positions, key=lambda i: (_tier(visits[str(new_stops[i][0])]), -i))
+        log.warning("planner: route of nurse %r did not time out; dropping a visit", crew.nurse.id)
+        dropped.append(visits[str(new_stops[worst][0])])
+        del new_stops[worst]
+
+
+def plan_totals(
+    request: PlanRequest, routes: Sequence[Route], unassigned: Sequence[Unassigned]
+) -> Totals:
+    """Totals of a plan, including the objective in travel-seconds."""
+    visits = {str(v.id): v for v in request.visits}
+    misses = 0
+    for route in routes:
+        for stop in route.stops:
+            if stop.visit is None:
+                continue
+            preferred = visits[str(stop.visit)].preferred_nurse
+            if preferred is not None and str(preferred) != str(route.nurse):
+                misses += 1
+    excess = sum(max(0, route.duration_s - route.fair_share_s) for route in routes if route.stops)
+    travel = sum(route.travel_s for route in routes)
+    weights = request.weights
+    return Totals(
+        visits=len(request.visits),
+        assigned=sum(route.visit_count for route in routes),
+        unassigned=len(unassigned),
+        urgent_unassigned=sum(1 for u in unassigned if visits[str(u.visit)].priority == "urgent"),
+        travel_s=travel,
+        distance_m=sum(route.distance_m for route in routes),
+        balance_excess_s=excess,
+        continuity_misses=misses,
+        nurses_used=sum(1 for route in routes if route.visit_count),
+        objective=round(
+            weights.travel * travel + weights.balance * excess + weights.continuity * misses, 3
+        ),
+    )
+
+
+# --- the PyVRP model ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Model:
+    data: pyvrp.ProblemData
+    fallback: pyvrp.Solution
+    max_penalty: float
+    vehicle_crew: list[int]  # vehicle type → crew index
+    client_ref: list[tuple[int, Id | None]]  # client → (crew index of a break | -1, visit id)
+
+
+def _build_model(
+    request: PlanRequest,
+    crews: list[_Crew],
+    candidates: list[tuple[Visit, list[int]]],
+    durations: np.ndarray,
+    where: dict[str, int],
+    shares: list[int],
+) -> _Model:
+    weights = request.weights
+    n_places = durations.shape[0]
+    vehicle_crew = [k for k, crew in enumerate(crews) if crew.active]
+    rest_crews = [k for k in vehicle_crew if crews[k].rest is not None]
+    # Each pending break gets its own copy of the clinic, so other nurses can be kept off it.
+    size = n_places + len(rest_crews)
+    extended = np.zeros((size, size), dtype=np.int64)
+    extended[:n_places, :n_places] = durations
+    for b in range(len(rest_crews)):
+        extended[n_places + b, :n_places] = durations[0]
+        extended[:n_places, n_places + b] = durations[:, 0]
+
+    n_optional = sum(1 for v, _ in candidates if v.optional)
+    n_routine = sum(1 for v, _ in candidates if v.priority == "routine" and not v.optional)
+    horizon = max((crews[k].deadline - crews[k].ready for k in vehicle_crew), default=0)
+    # Prize tiers: an optional visit outweighs its largest possible marginal cost; a routine
+    # one outweighs all optional ones together; an urgent one all routine ones together.
+    unit = (
+        weights.travel * 2 * float(extended.max(initial=0))
+        + weights.continuity
+        + weights.balance * horizon
+        + 1.0
+    )
+    prize_of = {0: unit, 1: unit * (n_optional + 1)}
+    prize_of[2] = prize_of[1] * (n_routine + 1)
+    scale = min(10.0, MAX_PRIZE / prize_of[2])
+    forbidden = int(2 * scale * prize_of[2]) + 1
+
+    locations = [pyvrp.Location(x=request.depot.lon, y=request.depot.lat)]
+    locations += [pyvrp.Location(x=v.lon, y=v.lat) for v in request.visits]
+    locations += [pyvrp.Location(x=request.depot.lon, y=request.depot.lat) for _ in rest_crews]
+
+    depots = [pyvrp.Depot(location=0)]
+    depot_of: dict[int, int] = {0: 0}
+    for k in vehicle_crew:
+        if crews[k].origin not in depot_of:
+            depot_of[crews[k].origin] = len(depots)
+            depots.append(pyvrp.Depot(location=crews[k].origin))
+
+    clients: list[pyvrp.Client] = []
+    client_ref: list[tuple[int, Id | None]] = []
+    for visit, _ in candidates:
+        clients.append(
+            pyvrp.Client(
+                location=where[str(visit.id)],
+                delivery=[1],
+                service_duration=visit.duration_s,
+                tw_early=visit.window[0],
+                tw_late=visit.window[1],
+                prize=round(scale * prize_of[_tier(visit)]),
+                required=False,
+                name=str(visit.id),
+            )
+        )
+        client_ref.append((-1, visit.id))
+    for b, k in enumerate(rest_crews):
+        item = _break_item(crews[k].rest)  # type: ignore[arg-type]
+        clients.append(
+            pyvrp.Client(
+                location=n_places + b,
+                delivery=[0],
+                service_duration=item.service,
+                tw_early=item.early,
+                tw_late=item.late,
+                required=True,
+                name=f"break {crews[k].nurse.id}",
+            )
+        )
+        client_ref.append((k, None))
+
+    base_cost = np.rint(extended * (scale * weights.travel)).astype(np.int64)
+    continuity = round(scale * weights.continuity)
+    overtime_cost = round(scale * weights.balance)
+    vehicle_types, cost_matrices = [], []
+    for v_index, k in enumerate(vehicle_crew):
+        crew = crews[k]
+        cost = base_cost.copy()
+        for visit, able in candidates:
+            column = where[str(visit.id)]
+            if k not in able:
+                cost[:, column] += forbidden
+            elif visit.preferred_nurse is not None and str(visit.preferred_nurse) != str(
+                crew.nurse.id
+            ):
+                cost[:, column] += continuity
+        for b, other in enumerate(rest_crews):
+            if other != k:
+                cost[:, n_places + b] += forbidden
+        np.fill_diagonal(cost, 0)
+        cost_matrices.append(cost)
+        time_left = crew.deadline - crew.ready
+        # Balance: route time beyond her fair share is overtime, paid at the balance weight.
+        shift_duration, max_overtime = UNLIMITED, 0
+        if overtime_cost > 0:
+            shift_duration, max_overtime = shares[k], max(0, time_left - shares[k])
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=1,
+                capacity=[len(candidates) if crew.cap_left is None else crew.cap_left],
+                start_depot=depot_of[crew.origin],
+                end_depot=0,
+                tw_early=crew.ready,
+                tw_late=crew.deadline,
+                start_late=None if crew.delay else crew.ready,
+                unit_distance_cost=1,
+                profile=v_index,
+                name=str(crew.nurse.id),
+                shift_duration=shift_duration,
+                max_overtime=max_overtime,
+                unit_overtime_cost=overtime_cost,
+            )
+        )
+    data = pyvrp.ProblemData(
+        locations=locations,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=cost_matrices,  # type: ignore[arg-type]  # stub says ndarray[int]
+        duration_matrices=[extended] * len(vehicle_types),  # type: ignore[arg-type]
+    )
+    # Known feasible: every nurse does only her break (each fits her shift, checked above).
+    first_break = len(candidates)
+    fallback_routes = [
+        pyvrp.Route(data, [first_break + b], vehicle_crew.index(k))
+        for b, k in enumerate(rest_crews)
+    ]
+    fallback = pyvrp.Solution(data, fallback_routes)
+    return _Model(data, fallback, 2.0 * scale * prize_of[2], vehicle_crew, client_ref)
+
+
+def solve(
+    request: PlanRequest,
+    matrix: TravelMatrix | None = None,
+    *,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    max_iterations: int | None = None,
+    seed: int = 0,
+) -> Plan:
+    """Plan the day: every visit ends up in exactly one route or in `unassigned` with a reason.
+
+    `matrix` defaults to the request's own (explicit or estimated); pass the OSRM one from
+    `resolve_travel` when there is one. The search stops at `time_limit_s` or after
+    `max_iterations`, whichever comes first (fix both `max_iterations` and `seed`, with no
+    time limit, for a deterministic plan).
+    """
+    matrix = matrix if matrix is not None else travel_matrix(request)
+    if matrix.size != len(request.visits) + 1:
+        raise ValueError(f"travel matrix has {matrix.size} rows for {len(request.visits)} visits")
+    durations = np.asarray(matrix.durations_s, dtype=np.int64).reshape(matrix.size, matrix.size)
+    where = {str(v.id): i + 1 for i, v in enumerate(request.visits)}
+    visits = {str(v.id): v for v in request.visits}
+    crews = _crews(request, matrix.durations_s, where)
+    candidates, unassigned = _triage(request, crews, matrix.durations_s, where)
+    shares = _fair_shares(crews, candidates, durations, where)
+
+    new_stops: list[list[tuple[Id | None, Item]]] = [[] for _ in crews]
+    planned: set[str] = set()
+    iterations, runtime = 0, 0.0
+    started = time.perf_counter()
+    if candidates:
+        model = _build_model(request, crews, candidates, durations, where, shares)
+        run = run_pyvrp(
+            model.data,
+            time_limit_s=time_limit_s,
+            max_iterations=max_iterations,
+            seed=seed,
+            max_penalty=model.max_penalty,
+            fallback=model.fallback,
+        )
+        iterations = run.iterations
+        solution = run.solution if run.solution.is_feasible() else model.fallback
+        able_of = {str(visit.id): able for visit, able in candidates}
+        for pyvrp_route in solution.routes():
+            k = model.vehicle_crew[pyvrp_route.vehicle_type()]
+            for activity in pyvrp_route.schedule():
+                if not activity.is_client():
+                    continue
+                owner, ref = model.client_ref[activity.idx]
+                if ref is None:
+                    if owner == k:  # never another nurse's break (prohibitive cost)
+                        new_stops[k].append((None, _break_item(crews[k].rest)))  # type: ignore[arg-type]
+                elif k in able_of[str(ref)]:  # never a visit she may not do
+                    new_stops[k].append((ref, _visit_item(visits[str(ref)], where[str(ref)])))
+                    planned.add(str(ref))
+    runtime = time.perf_counter() - started
+    for k, crew in enumerate(crews):
+        if crew.rest is not None and not any(ref is None for ref, _ in new_stops[k]):
+            # No solver run (nothing to plan) or no visit for her: the break is her own time.
+            new_stops[k].append((None, _break_item(crew.rest)))
+
+    routes = []
+    for k, crew in enumerate(crews):
+        route, dropped = _route_or_repair(crew, new_stops[k], visits, matrix, where, shares[k])
+        for visit in dropped:
+            planned.discard(str(visit.id))
+        routes.append(route)
+    for visit, _ in candidates:
+        if str(visit.id) not in planned:
+            unassigned.append(
+                Unassigned(visit.id, OPTIONAL_DEFERRED if visit.optional else CAPACITY)
+            )
+    order = {str(v.id): i for i, v in enumerate(request.visits)}
+    unassigned.sort(key=lambda u: order[str(u.visit)])
+    return Plan(
+        date=request.date,
+        routes=tuple(routes),
+        unassigned=tuple(unassigned),
+        totals=plan_totals(request, routes, unassigned),
+        solver=SolverInfo(
+            method="solve",
+            seed=seed,
+            time_limit_s=time_limit_s,
+            max_iterations=max_iterations,
+            iterations=iterations,
+            runtime_s=round(runtime, 3),
+        ),
+    )
