@@ -406,7 +406,12 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     status: Mapped[str] = mapped_column(String(14), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts whose outcome is unknown (timeout after sending, crash before the mark): each may
+    # have delivered the message, so each allows one more copy (see bot/delivery.py).
+    uncertain: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = _created()
+    # Past this moment the message is useless (a reminder after the visit began): not sent.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = _created()
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -418,7 +423,9 @@ class Reminder(Base):
 
     __tablename__ = "reminders"
     __table_args__ = (
-        UniqueConstraint("visit_id", "kind", "recipient_account_id", name="uq_reminders_kind"),
+        UniqueConstraint(
+            "visit_id", "kind", "recipient_account_id", "seq", name="uq_reminders_kind"
+        ),
         Index("ix_reminders_status_due", "status", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -428,6 +435,8 @@ class Reminder(Base):
     )
     recipient_role: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
+    # Tells apart several reminders of one kind to one person (nurse reminders at 60 and 15 min).
+    seq: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(12), default="pending")
     skip_reason: Mapped[str | None] = mapped_column(String(64))

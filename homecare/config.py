@@ -119,9 +119,23 @@ class PrivacyConfig:
 
 @dataclass(frozen=True)
 class DeliveryConfig:
-    global_rate_per_s: float = 25.0
+    # Telegram allows about 30 messages/s overall: 29 uses 97% of it and leaves one per second
+    # for network jitter (requests sent evenly may arrive bunched), so no 429 is provoked.
+    global_rate_per_s: float = 29.0
+    global_burst: int = 10
+    # About one message per second in one chat, with a short burst (a reply and its follow-up).
     per_chat_interval_s: float = 1.0
-    max_attempts: int = 8
+    per_chat_burst: int = 2
+    # Requests in flight at once (chats are served concurrently, each chat in order).
+    concurrency: int = 8
+    # Failed attempts (5xx, network) before a message is given up and the heads are told.
+    max_attempts: int = 20
+    backoff_cap_s: float = 300.0
+    # How often the heads' digest of open tasks goes out during working hours.
+    digest_every_min: int = 30
+    # Reminders to the assigned nurse this many minutes before each visit (none by default: the
+    # morning route message covers the day).
+    nurse_before_visit_min: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -366,6 +380,27 @@ def _validate(cfg: Config) -> None:
     _check(len(codes) == len(set(codes)), "[[services]] code", "codes must be unique")
     for sv in cfg.services:
         _check(sv.duration_min > 0, f"[[services]] {sv.code}.duration_min", "must be positive")
+    d = cfg.delivery
+    _check(
+        0 < d.global_rate_per_s <= 30, "[delivery] global_rate_per_s", "must be in (0, 30]"
+    )
+    _check(d.global_burst >= 1, "[delivery] global_burst", "must be at least 1")
+    _check(d.per_chat_interval_s > 0, "[delivery] per_chat_interval_s", "must be positive")
+    _check(d.per_chat_burst >= 1, "[delivery] per_chat_burst", "must be at least 1")
+    _check(1 <= d.concurrency <= 14, "[delivery] concurrency", "must be between 1 and 14")
+    _check(d.max_attempts >= 1, "[delivery] max_attempts", "must be at least 1")
+    _check(d.backoff_cap_s >= 1, "[delivery] backoff_cap_s", "must be at least 1")
+    _check(
+        5 <= d.digest_every_min <= 24 * 60,
+        "[delivery] digest_every_min",
+        "must be between 5 and 1440",
+    )
+    _check(
+        all(m > 0 for m in d.nurse_before_visit_min)
+        and len(set(d.nurse_before_visit_min)) == len(d.nurse_before_visit_min),
+        "[delivery] nurse_before_visit_min",
+        "must be distinct positive minutes",
+    )
     _check(
         cfg.logging.level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
         "[logging] level",

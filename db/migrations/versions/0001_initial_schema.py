@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:53:11.446398
+Create Date: 2026-11-28 16:01:10.343904
 """
 
 from __future__ import annotations
@@ -218,7 +218,9 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(length=120), nullable=True),
         sa.Column("status", sa.String(length=14), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("uncertain", sa.Integer(), nullable=False),
         sa.Column("not_before", db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("telegram_message_id", sa.BigInteger(), nullable=True),
@@ -506,6 +508,7 @@ def upgrade() -> None:
         sa.Column("recipient_account_id", sa.Integer(), nullable=True),
         sa.Column("recipient_role", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("due_at", db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("skip_reason", sa.String(length=64), nullable=True),
@@ -531,7 +534,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
-        sa.UniqueConstraint("visit_id", "kind", "recipient_account_id", name="uq_reminders_kind"),
+        sa.UniqueConstraint(
+            "visit_id", "kind", "recipient_account_id", "seq", name="uq_reminders_kind"
+        ),
     )
     with op.batch_alter_table("reminders", schema=None) as batch_op:
         batch_op.create_index("ix_reminders_status_due", ["status", "due_at"], unique=False)
