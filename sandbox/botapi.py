@@ -330,6 +330,11 @@ class BotApi:
             "getChatMenuButton": self.get_chat_menu_button,
         }
 
+    @property
+    def polling(self) -> bool:
+        """Whether a getUpdates long poll is waiting right now (tests synchronise on it)."""
+        return self._poll is not None
+
     def bot_user(self) -> dict[str, Any]:
         """The bot's ``User`` object (id from the most recently used token)."""
         return self.identity.user(self._bot_token)
