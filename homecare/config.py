@@ -381,9 +381,7 @@ def _validate(cfg: Config) -> None:
     for sv in cfg.services:
         _check(sv.duration_min > 0, f"[[services]] {sv.code}.duration_min", "must be positive")
     d = cfg.delivery
-    _check(
-        0 < d.global_rate_per_s <= 30, "[delivery] global_rate_per_s", "must be in (0, 30]"
-    )
+    _check(0 < d.global_rate_per_s <= 30, "[delivery] global_rate_per_s", "must be in (0, 30]")
     _check(d.global_burst >= 1, "[delivery] global_burst", "must be at least 1")
     _check(d.per_chat_interval_s > 0, "[delivery] per_chat_interval_s", "must be positive")
     _check(d.per_chat_burst >= 1, "[delivery] per_chat_burst", "must be at least 1")

@@ -32,8 +32,10 @@ async def seed(hc: HomecareApp, server: Any) -> None:
 
     client = SandboxClient(server.url)
     try:
-        user_ids = {s.login: (await client.user(s.login, first_name=s.name.split()[0])).id
-                    for s in DEMO_STAFF}
+        user_ids = {
+            s.login: (await client.user(s.login, first_name=s.name.split()[0])).id
+            for s in DEMO_STAFF
+        }
     finally:
         await client.close()
     async with hc.db.transaction() as session:

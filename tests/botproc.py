@@ -44,8 +44,15 @@ class BotProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOMECARE_")}
         log = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "homecare.cli", "--config", str(self.config_path), "run",
-            stdout=log, stderr=log, env=env,
+            sys.executable,
+            "-m",
+            "homecare.cli",
+            "--config",
+            str(self.config_path),
+            "run",
+            stdout=log,
+            stderr=log,
+            env=env,
         )
         log.close()
 

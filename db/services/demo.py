@@ -40,8 +40,12 @@ async def seed_demo_staff(
         account = await session.scalar(select(Account).where(Account.telegram_user_id == uid))
         if account is None:
             account = Account(
-                telegram_user_id=uid, chat_id=uid, first_name=staff.name.split()[0],
-                username=staff.login, language="id",
+                telegram_user_id=uid,
+                chat_id=uid,
+                first_name=staff.name.split()[0],
+                username=staff.login,
+                language="id",
+                roles=[],
             )
             session.add(account)
             await session.flush()
@@ -51,8 +55,13 @@ async def seed_demo_staff(
             if nurse is None:
                 session.add(
                     Nurse(
-                        clinic_id=clinic_id, account_id=account.id, name=staff.name,
-                        skills=list(staff.skills), daily_cap=6,
-                        shift_start=shift[0], shift_end=shift[1], active=True,
+                        clinic_id=clinic_id,
+                        account_id=account.id,
+                        name=staff.name,
+                        skills=list(staff.skills),
+                        daily_cap=6,
+                        shift_start=shift[0],
+                        shift_end=shift[1],
+                        active=True,
                     )
                 )
