@@ -14,6 +14,7 @@ from typing import Any
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.delivery import Relay
+from bot.guard import FloodControl
 from bot.handlers import register_handlers
 from bot.i18n import LANGUAGES
 from bot.intake import Intake
@@ -52,6 +53,7 @@ class HomecareApp:
         self.intake = Intake(self, on_committed=self._after_commit)
         self.relay = Relay(self)
         self.jobs = JobRunner(self)
+        self.flood = FloodControl()
         self._tasks: list[asyncio.Task[None]] = []
         application.bot_data["homecare"] = self
 

@@ -12,6 +12,7 @@ Roles: "guest" is anyone without a role yet (a newcomer may register and book).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -39,6 +40,30 @@ GUARD: dict[str, frozenset[str]] = {
 Callback = Callable[[Update, HomecareContext], Awaitable[Any]]
 
 
+class FloodControl:
+    """A token bucket per account: a person (or a stuck client) sending faster than anyone types
+    gets one polite "slow down", then is ignored until the bucket refills. In memory on purpose:
+    it protects this process, and forgetting it on restart is harmless."""
+
+    def __init__(
+        self, burst: int = 15, per_second: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
+        self.burst = burst
+        self.per_second = per_second
+        self._buckets: dict[int, tuple[float, float, bool]] = {}  # tokens, stamp, warned
+
+    def check(self, account_id: int, now: float) -> str:
+        """ "ok", "warn" (first refusal: tell them) or "drop"."""
+        tokens, stamp, warned = self._buckets.get(account_id, (float(self.burst), now, False))
+        tokens = min(float(self.burst), tokens + (now - stamp) * self.per_second)
+        if tokens >= 1.0:
+            self._buckets[account_id] = (tokens - 1.0, now, False)
+            return "ok"
+        self._buckets[account_id] = (tokens, now, True)
+        return "drop" if warned else "warn"
+
+
 def key_of(callback: Callable[..., Any]) -> str:
     return f"{callback.__module__}.{callback.__qualname__}"
 
@@ -63,6 +88,14 @@ def guarded(callback: Callback) -> Callback:
         if deleted and key != "bot.handlers.common.start":
             # After a deletion request nothing is processed except /start (register anew).
             return None
+        if turn.account is not None:
+            verdict = context.hc.flood.check(turn.account.id, time.monotonic())
+            if verdict != "ok":
+                if verdict == "warn":
+                    await turn.reply(plain(turn.tr, "common.too_fast"))
+                if update.callback_query is not None:
+                    turn.answer(update.callback_query.id)
+                return None
         if not allowed(turn.roles, key):
             if update.callback_query is not None:
                 turn.answer(update.callback_query.id, turn.tr("common.not_allowed"))

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_ATTEMPTS = 5
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
@@ -126,8 +127,28 @@ class Intake:
         for update_id in ids:
             if self._stopping.is_set():
                 break
-            await self.handle(update_id)
+            try:
+                await self.handle(update_id)
+            except Exception:
+                # Not a handler bug (those are caught by PTB): the database or the machine
+                # failed. Keep the update pending; give up on it after a few tries.
+                log.exception("could not process update %s", update_id)
+                await self._count_attempt(update_id)
+                await self._sleep(1.0)
         return len(ids)
+
+    async def _count_attempt(self, update_id: int) -> None:
+        try:
+            async with self.hc.db.transaction() as session:
+                row = await session.get(InboxUpdate, update_id)
+                if row is None:
+                    return
+                row.attempts += 1
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = "failed"
+                    row.error = "gave up after repeated processing errors"
+        except Exception:
+            log.exception("could not record the failed attempt for update %s", update_id)
 
     async def handle(self, update_id: int) -> None:
         hc = self.hc

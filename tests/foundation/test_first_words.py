@@ -104,3 +104,26 @@ async def test_each_update_is_stored_handled_once_and_replied_once(
         ).all()
     assert statuses == ["done", "done", "done"]
     assert sorted(n for _, n in replies) == [1, 1, 1]
+
+
+def test_flood_control_warns_once_then_drops_until_refilled() -> None:
+    from bot.guard import FloodControl
+
+    fc = FloodControl(burst=3, per_second=1.0)
+    assert [fc.check(1, 0.0) for _ in range(3)] == ["ok", "ok", "ok"]
+    assert fc.check(1, 0.0) == "warn"
+    assert fc.check(1, 0.1) == "drop"
+    assert fc.check(2, 0.1) == "ok"  # others are not affected
+    assert fc.check(1, 1.2) == "ok"  # refilled
+    assert fc.check(1, 1.2) == "warn"
+
+
+async def test_flooding_user_gets_one_slow_down(app: HomecareApp, client: Any) -> None:
+    u = await client.user("spammer")
+    for _ in range(20):
+        await u.send("halo")
+    await u.send("/help")
+    msgs = await u.wait_messages(16, timeout=10)
+    texts = [m.text for m in msgs]
+    assert texts.count(t("id", "common.too_fast")) == 1
+    assert texts.count(t("id", "common.not_understood")) == 15
