@@ -314,6 +314,16 @@ class PlanRun(Base):
     request: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # Planning runs are queued rows (queued → running → done | failed), written in the same
+    # transaction as their cause (a cancelled visit, a sick nurse, /rencana); the planning worker
+    # runs them outside any update's transaction. A crash leaves "running": queued again at start.
+    status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    # Who asked for it (a head's /rencana): the result is reported to them.
+    requested_by_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    # Why it was queued, for the record ("visit 12 cancelled", "nurse 3 sick").
+    reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class Route(Base):

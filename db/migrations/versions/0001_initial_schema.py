@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 16:01:10.343904
+Create Date: 2026-11-28 16:02:49.247502
 """
 
 from __future__ import annotations
@@ -255,13 +255,23 @@ def upgrade() -> None:
         sa.Column("request", sa.JSON(), nullable=True),
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("requested_by_account_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(
             ["clinic_id"], ["clinics.id"], name=op.f("fk_plan_runs_clinic_id_clinics")
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_account_id"],
+            ["accounts.id"],
+            name=op.f("fk_plan_runs_requested_by_account_id_accounts"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_runs")),
     )
     with op.batch_alter_table("plan_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_plan_runs_day"), ["day"], unique=False)
+        batch_op.create_index(batch_op.f("ix_plan_runs_status"), ["status"], unique=False)
 
     op.create_table(
         "nurse_leave",
@@ -679,6 +689,7 @@ def downgrade() -> None:
 
     op.drop_table("nurse_leave")
     with op.batch_alter_table("plan_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_plan_runs_status"))
         batch_op.drop_index(batch_op.f("ix_plan_runs_day"))
 
     op.drop_table("plan_runs")
