@@ -53,8 +53,9 @@ class FloodControl:
         self.per_second = per_second
         self._buckets: dict[int, tuple[float, float, bool]] = {}  # tokens, stamp, warned
 
-    def check(self, account_id: int, now: float) -> str:
-        """ "ok", "warn" (first refusal: tell them) or "drop"."""
+    def check(self, account_id: int, now: float | None = None) -> str:
+        """Returns "ok", "warn" (the first refusal: tell them) or "drop"."""
+        now = self.clock() if now is None else now
         tokens, stamp, warned = self._buckets.get(account_id, (float(self.burst), now, False))
         tokens = min(float(self.burst), tokens + (now - stamp) * self.per_second)
         if tokens >= 1.0:
@@ -89,7 +90,7 @@ def guarded(callback: Callback) -> Callback:
             # After a deletion request nothing is processed except /start (register anew).
             return None
         if turn.account is not None:
-            verdict = context.hc.flood.check(turn.account.id, time.monotonic())
+            verdict = context.hc.flood.check(turn.account.id)
             if verdict != "ok":
                 if verdict == "warn":
                     await turn.reply(plain(turn.tr, "common.too_fast"))
