@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.booking import (
@@ -636,6 +636,7 @@ def test_parse_request_code(text: str, code: str | None) -> None:
     assert parse_request_code(text) == code
 
 
+@settings(deadline=None)  # no timing assertions on a busy 2-core machine
 @given(st.integers(min_value=0, max_value=2**32))
 def test_request_code_round_trips_through_reading_aloud(seed: int) -> None:
     code = new_request_code(random.Random(seed))

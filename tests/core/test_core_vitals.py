@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from homecare.errors import UserInputError
@@ -272,6 +272,7 @@ def test_loinc_table() -> None:
     }
 
 
+@settings(deadline=None)  # no timing assertions on a busy 2-core machine
 @given(
     st.integers(60, 260),
     st.integers(30, 160),
