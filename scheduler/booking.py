@@ -173,8 +173,10 @@ class BookingRules:
 
     def window_for(self, start: time, end: time) -> TimeWindow | None:
         """The configured window with these bounds, or None (a stale or forged choice)."""
-        wanted = TimeWindow(start, end)
-        return wanted if wanted in self.windows else None
+        for window in self.windows:
+            if (window.start, window.end) == (start, end):
+                return window
+        return None
 
 
 # --- holidays ----------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ def test_rules_reject_bad_configuration(kwargs: dict[str, object]) -> None:
 def test_rules_window_for() -> None:
     assert RULES.window_for(time(10), time(12)) == W10
     assert RULES.window_for(time(9), time(11)) is None
+    assert RULES.window_for(time(12), time(10)) is None  # forged: ends before it starts
 
 
 def test_naive_now_is_refused() -> None:
