@@ -19,7 +19,6 @@ Telegram facts modelled here:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import time
@@ -68,15 +67,21 @@ DEFAULT_ALLOWED_UPDATES = frozenset(
 
 
 class Notifier:
-    """Wakes every waiter whenever the world changes; waiters re-check their own condition."""
+    """Wakes every waiter whenever the world changes; waiters re-check their own condition.
+
+    Each waiter parks on a bare future with a timer (no task per wait), so hundreds of parked
+    long polls cost little when every change wakes them all.
+    """
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._waiters: set[asyncio.Future[None]] = set()
         self.closed = False
 
     def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def close(self) -> None:
         self.closed = True
@@ -95,9 +100,19 @@ class Notifier:
             remaining = deadline - loop.time()
             if remaining <= 0 or self.closed:
                 return False
-            event = self._event
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.add(waiter)
+            timer = loop.call_later(remaining, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiters.discard(waiter)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 @dataclass
