@@ -166,6 +166,11 @@ class BookingRules:
             raise ValueError("cancel_cutoff and window_lead must not be negative")
         if self.plan_at.tzinfo is not None:
             raise ValueError("plan_at is clinic-local and must be naive")
+        if (
+            self.holiday_country is not None
+            and self.holiday_country not in holidays_lib.list_supported_countries()
+        ):
+            raise ValueError(f"no holiday calendar for country {self.holiday_country!r}")
 
     def local(self, moment: datetime) -> datetime:
         _require_aware(moment)

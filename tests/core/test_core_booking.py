@@ -117,6 +117,7 @@ def test_window_must_be_naive() -> None:
         {"cancel_cutoff": timedelta(hours=-1)},
         {"window_lead": timedelta(minutes=-1)},
         {"plan_at": time(18, tzinfo=UTC)},
+        {"holiday_country": "XX"},
     ],
 )
 def test_rules_reject_bad_configuration(kwargs: dict[str, object]) -> None:
