@@ -223,11 +223,15 @@ class _Session:
         if info is None:
             return None
         data = await self.client.file_bytes(info)
-        self.media_dir.mkdir(parents=True, exist_ok=True)
         suffix = Path(info.file_path).suffix
         name = info.file_name or f"{message.kind}{suffix}"
         path = self.media_dir / f"{message.message_id}-{Path(name).name}"
-        path.write_bytes(data)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+        await asyncio.to_thread(write)
         return str(path)
 
     async def show(self, message: BotMessage, *, edited: bool = False) -> None:
