@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.media import guess_extension, image_size
+from sandbox.media import guess_extension, image_mime, image_size
 from sandbox.policy import SENDING_METHODS, Fault, FaultInjector, RateLimiter, Stats
 from sandbox.state import (
     DEFAULT_ALLOWED_UPDATES,
@@ -749,6 +749,8 @@ class BotApi:
             mime = (mimetypes.guess_type(source.filename or "")[0]) or mime
         file_id, unique_id, seq = self.world.new_file_ids(kind)
         if kind == "photo":
+            # Telegram re-encodes photos; the sandbox keeps the bytes, so name them truthfully.
+            mime = image_mime(data)
             path = f"photos/file_{seq}{guess_extension(None, mime, '.jpg')}"
         else:
             path = f"documents/file_{seq}{guess_extension(source.filename, mime, '')}"
@@ -759,7 +761,7 @@ class BotApi:
             data=data,
             file_path=path,
             file_name=source.filename if kind == "document" else None,
-            mime_type=mime if kind == "document" else "image/jpeg",
+            mime_type=mime,
             width=width,
             height=height,
         )

@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.botapi import BotApi
-from sandbox.media import sample_png, sample_sticker, sample_voice
+from sandbox.media import image_mime, image_size, sample_png, sample_sticker, sample_voice
 from sandbox.policy import Fault, FaultInjector, RateLimiter, RateLimits, Stats
 from sandbox.state import (
     CallbackQueryRecord,
@@ -360,9 +360,10 @@ class ControlApi:
             ext = "." + file_name.rsplit(".", 1)[1]
         width = height = 0
         if kind in ("photo", "sticker"):
-            from sandbox.media import image_size
-
             width, height = image_size(data) or (512, 512)
+        if kind == "photo":
+            mime = image_mime(data)
+            ext = ".png" if mime == "image/png" else ext
         stored = StoredFile(
             file_id=file_id,
             file_unique_id=unique_id,

@@ -11,7 +11,27 @@ import mimetypes
 import struct
 import zlib
 
-__all__ = ["guess_extension", "image_size", "sample_png", "sample_sticker", "sample_voice"]
+__all__ = [
+    "guess_extension",
+    "image_mime",
+    "image_size",
+    "sample_png",
+    "sample_sticker",
+    "sample_voice",
+]
+
+
+def image_mime(data: bytes) -> str:
+    """MIME type of an image by its magic bytes (``image/jpeg`` when unknown)."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:4] == b"GIF8":
+        return "image/gif"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"BM"):
+        return "image/bmp"
+    return "image/jpeg"
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

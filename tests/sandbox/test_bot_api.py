@@ -262,6 +262,8 @@ async def test_send_document_and_photo_keep_bytes_and_names(bot: Bot, api: Sandb
     assert sent_doc.document is not None and sent_doc.document.file_size == len(pdf)
     assert await api.file_bytes(sent_doc.document) == pdf
     assert sent_photo.photo is not None and sent_photo.photo.file_size == len(png)
+    assert sent_photo.photo.mime_type == "image/png"
+    assert sent_photo.photo.file_path.endswith(".png")
     assert await u.file_bytes(sent_photo.photo) == png
 
     # Re-sending by file_id reuses the stored file; getFile + download return the bytes.
