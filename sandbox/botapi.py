@@ -75,6 +75,62 @@ _SCOPES = frozenset(
         "chat_member",
     }
 )
+_FILE_FOLDERS = {
+    "audio": "music",
+    "video": "videos",
+    "animation": "animations",
+    "voice": "voice",
+    "sticker": "stickers",
+}
+# Real Bot API methods the sandbox does not simulate (answered with a clear 400).
+_UNSIMULATED = frozenset(
+    m.lower()
+    for m in [
+        "forwardMessage",
+        "forwardMessages",
+        "copyMessage",
+        "copyMessages",
+        "sendMediaGroup",
+        "sendVideoNote",
+        "sendPaidMedia",
+        "sendVenue",
+        "sendPoll",
+        "sendChecklist",
+        "sendDice",
+        "sendInvoice",
+        "sendGame",
+        "editMessageMedia",
+        "editMessageLiveLocation",
+        "stopMessageLiveLocation",
+        "editMessageChecklist",
+        "stopPoll",
+        "answerInlineQuery",
+        "answerWebAppQuery",
+        "getUserProfilePhotos",
+        "banChatMember",
+        "unbanChatMember",
+        "restrictChatMember",
+        "promoteChatMember",
+        "leaveChat",
+        "getChatAdministrators",
+        "getChatMemberCount",
+        "setChatPhoto",
+        "deleteChatPhoto",
+        "setChatTitle",
+        "setChatDescription",
+        "exportChatInviteLink",
+        "createChatInviteLink",
+        "getStickerSet",
+        "uploadStickerFile",
+        "getMyDefaultAdministratorRights",
+        "setMyDefaultAdministratorRights",
+        "getUserChatBoosts",
+        "getBusinessConnection",
+        "getAvailableGifts",
+        "sendGift",
+        "getStarTransactions",
+    ]
+)
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -308,6 +364,17 @@ class BotApi:
             "sendMessage": self.send_message,
             "sendDocument": self.send_document,
             "sendPhoto": self.send_photo,
+            "sendAudio": self._file_sender("audio"),
+            "sendVideo": self._file_sender("video"),
+            "sendAnimation": self._file_sender("animation"),
+            "sendVoice": self._file_sender("voice"),
+            "sendSticker": self._file_sender("sticker"),
+            "sendContact": self.send_contact,
+            "pinChatMessage": self.pin_chat_message,
+            "unpinChatMessage": self.unpin_chat_message,
+            "unpinAllChatMessages": self.unpin_all_chat_messages,
+            "getChatMember": self.get_chat_member,
+            "setMessageReaction": self.set_message_reaction,
             "sendLocation": self.send_location,
             "sendChatAction": self.send_chat_action,
             "editMessageText": self.edit_message_text,
@@ -351,6 +418,12 @@ class BotApi:
         if self.tokens is not None and token not in self.tokens:
             return self._answer(method, ApiError(401, "Unauthorized"))
         if entry is None:
+            if asked.lower() in _UNSIMULATED:
+                # A real method the sandbox lacks: say so (a 404 would make PTB blame the token).
+                return self._answer(
+                    method,
+                    bad_request(f"METHOD_NOT_SIMULATED: the Telegram sandbox lacks {asked}"),
+                )
             return self._answer(method, ApiError(404, "Not Found"))
         self._bot_token = token
         fault = self.faults.pick(method)
@@ -719,7 +792,9 @@ class BotApi:
         if isinstance(source, str):
             existing = self.world.files.get(source)
             if existing is not None:
-                if existing.kind != kind and not (kind == "document" and existing.kind != "photo"):
+                if existing.kind != kind and not (
+                    kind == "document" and existing.kind not in ("photo", "sticker")
+                ):
                     raise bad_request(
                         f"can't use file of type {existing.kind.capitalize()} as "
                         f"{kind.capitalize()}"
@@ -753,18 +828,97 @@ class BotApi:
             mime = image_mime(data)
             path = f"photos/file_{seq}{guess_extension(None, mime, '.jpg')}"
         else:
-            path = f"documents/file_{seq}{guess_extension(source.filename, mime, '')}"
+            folder = _FILE_FOLDERS.get(kind, "documents")
+            path = f"{folder}/file_{seq}{guess_extension(source.filename, mime, '')}"
         return StoredFile(
             file_id=file_id,
             file_unique_id=unique_id,
             kind=kind,
             data=data,
             file_path=path,
-            file_name=source.filename if kind == "document" else None,
+            file_name=source.filename
+            if kind in ("document", "audio", "video", "animation")
+            else None,
             mime_type=mime,
             width=width,
             height=height,
         )
+
+    def _file_sender(self, kind: str) -> Handler:
+        async def sender(call: _Call) -> Any:
+            return await self._send_file(call, kind)
+
+        return sender
+
+    async def send_contact(self, call: _Call) -> Any:
+        params = call.params
+        chat = self._chat(params)
+        phone = params.get_str("phone_number")
+        first_name = params.get_str("first_name")
+        if not phone:
+            raise bad_request("phone number is empty")
+        if not first_name:
+            raise bad_request("first name is empty")
+        contact: dict[str, Any] = {"phone_number": phone, "first_name": first_name}
+        for key in ("last_name", "vcard"):
+            value = params.get_str(key)
+            if value:
+                contact[key] = value
+        markup = self._reply_markup(params)
+        reply_to = self._reply_to(chat, params)
+        self._flood(call.method, chat)
+        return self._store(
+            call, chat, "contact", contact=contact, reply_markup=markup, reply_to=reply_to
+        )
+
+    async def pin_chat_message(self, call: _Call) -> Any:
+        chat = self._chat(call.params)
+        message_id = call.params.get_int("message_id", "message to pin not found")
+        message = chat.messages.get(message_id) if message_id is not None else None
+        if message is None or message.deleted:
+            raise bad_request("message to pin not found")
+        chat.pinned.append(message.message_id)
+        self.world.record_event(chat, "pin", message_id=message.message_id)
+        return True
+
+    async def unpin_chat_message(self, call: _Call) -> Any:
+        chat = self._chat(call.params)
+        message_id = call.params.get_int("message_id", "message to unpin not found")
+        if not chat.pinned:
+            raise bad_request("message to unpin not found")
+        target = message_id if message_id is not None else chat.pinned[-1]
+        if target not in chat.pinned:
+            raise bad_request("message to unpin not found")
+        chat.pinned.remove(target)
+        self.world.record_event(chat, "unpin", message_id=target)
+        return True
+
+    async def unpin_all_chat_messages(self, call: _Call) -> Any:
+        chat = self._chat(call.params)
+        chat.pinned.clear()
+        self.world.record_event(chat, "unpin")
+        return True
+
+    async def get_chat_member(self, call: _Call) -> Any:
+        chat = self._chat(call.params, sending=False)
+        user_id = call.params.get_int("user_id", "user not found")
+        if user_id == int(call.token.split(":", 1)[0]):
+            return {"status": "member", "user": self.identity.user(call.token)}
+        if user_id != chat.user.id:
+            raise bad_request("user not found")
+        return {"status": "member", "user": chat.user.to_api()}
+
+    async def set_message_reaction(self, call: _Call) -> Any:
+        chat = self._chat(call.params)
+        message_id = call.params.get_int("message_id", "message to react not found")
+        message = chat.messages.get(message_id) if message_id is not None else None
+        if message is None or message.deleted:
+            raise bad_request("message to react not found")
+        reaction = call.params.get_json("reaction", "can't parse reaction types JSON object")
+        self.world.record_event(
+            chat, "reaction", message_id=message.message_id, reaction=reaction or []
+        )
+        return True
 
     async def send_location(self, call: _Call) -> Any:
         params = call.params

@@ -145,6 +145,12 @@ def render_message(
     elif message.kind == "location" and message.location is not None:
         lat, lon = message.location["latitude"], message.location["longitude"]
         lines.append(f"[location: {lat}, {lon}]")
+    elif message.kind == "contact" and message.contact is not None:
+        contact = message.contact
+        lines.append(f"[contact: {contact.get('first_name', '')}, {contact.get('phone_number')}]")
+    elif message.file is not None:
+        where = f", saved to {saved_to}" if saved_to else ""
+        lines.append(f"[{message.kind}: {message.file.file_size} bytes{where}]")
     if body:
         lines.extend(body.splitlines() or [""])
     number = 0

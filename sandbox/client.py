@@ -134,7 +134,7 @@ class BotMessage:
     chat_id: int
     message_id: int
     date: int
-    kind: str  # text | photo | document | location
+    kind: str  # text | photo | document | location | contact | audio | video | voice | ...
     text: str | None
     caption: str | None
     plain_text: str
@@ -147,6 +147,8 @@ class BotMessage:
     document: FileInfo | None
     photo: FileInfo | None
     location: Mapping[str, Any] | None
+    contact: Mapping[str, Any] | None
+    media: FileInfo | None  # the file of any media message (photo, document, voice, ...)
     reply_to_message_id: int | None
     edited: bool
     edit_history: tuple[MessageVersion, ...]
@@ -187,6 +189,8 @@ class BotMessage:
             document=FileInfo.from_view(data.get("document")),
             photo=FileInfo.from_view(data.get("photo")),
             location=data.get("location"),
+            contact=data.get("contact"),
+            media=FileInfo.from_view(data.get("file")),
             reply_to_message_id=data.get("reply_to_message_id"),
             edited=bool(data.get("edited")),
             edit_history=tuple(
@@ -236,7 +240,7 @@ class BotMessage:
 
     @property
     def file(self) -> FileInfo | None:
-        return self.document or self.photo
+        return self.media or self.document or self.photo
 
 
 @dataclass(frozen=True)

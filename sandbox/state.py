@@ -205,6 +205,10 @@ class StoredFile:
             }
         if self.kind == "voice":
             return {**base, "duration": self.duration, "mime_type": self.mime_type or "audio/ogg"}
+        if self.kind in ("audio", "video", "animation"):
+            base["duration"] = self.duration
+            if self.kind != "audio":
+                base["width"], base["height"] = self.width, self.height
         if self.file_name:
             base["file_name"] = self.file_name
         if self.mime_type:
@@ -414,6 +418,7 @@ class ChatState:
     reply_keyboard_message_id: int | None = None
     actions: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    pinned: list[int] = field(default_factory=list)
 
     def allocate_id(self) -> int:
         message_id = self.next_message_id

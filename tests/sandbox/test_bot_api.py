@@ -357,3 +357,36 @@ async def test_webhook_info_and_get_chat(bot: Bot, api: SandboxClient) -> None:
     assert await bot.delete_webhook(drop_pending_updates=True) is True
     assert (await bot.get_webhook_info()).pending_update_count == 0
     assert await bot.log_out() is True and await bot.close() is True
+
+
+async def test_other_media_contact_pins_and_reactions(bot: Bot, api: SandboxClient) -> None:
+    u = await api.user("u", started=True)
+    voice = await bot.send_voice(u.id, b"OggS" + b"\0" * 50, duration=4)
+    assert voice.voice is not None and voice.voice.file_size == 54
+    audio = await bot.send_audio(u.id, b"ID3" + b"\0" * 20, filename="lagu.mp3")
+    assert audio.audio is not None and audio.audio.file_name == "lagu.mp3"
+    video = await bot.send_video(u.id, b"\0\0\0\x18ftypmp42", filename="v.mp4")
+    assert video.video is not None
+    contact = await bot.send_contact(u.id, phone_number="+62411", first_name="Puskesmas")
+    assert contact.contact is not None and contact.contact.phone_number == "+62411"
+    assert await bot.pin_chat_message(u.id, contact.message_id) is True
+    assert await bot.unpin_chat_message(u.id) is True
+    with pytest.raises(BadRequest, match="Message to unpin not found"):
+        await bot.unpin_chat_message(u.id)
+    assert await bot.set_message_reaction(u.id, contact.message_id, "👍") is True
+    member = await bot.get_chat_member(u.id, u.id)
+    assert member.status == "member" and member.user.id == u.id
+
+    messages = await u.wait_messages(4)
+    assert [m.kind for m in messages] == ["voice", "audio", "video", "contact"]
+    assert messages[0].file is not None
+    assert await u.file_bytes(messages[0].file) == b"OggS" + b"\0" * 50
+    assert messages[3].contact == {"phone_number": "+62411", "first_name": "Puskesmas"}
+    events = [e["type"] for e in (await api.events(u.id))["events"]]
+    assert events[-3:] == ["pin", "unpin", "reaction"]
+
+
+async def test_real_but_unsimulated_methods_say_so(bot: Bot, api: SandboxClient) -> None:
+    u = await api.user("u", started=True)
+    with pytest.raises(BadRequest, match=r"(?i)method_not_simulated.*sendpoll"):
+        await bot.send_poll(u.id, "Q?", ["a", "b"])
