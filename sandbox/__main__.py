@@ -49,6 +49,12 @@ async def serve(args: argparse.Namespace) -> None:
     )
     await server.start()
     print(f"Telegram sandbox listening on {server.url}", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            "  WARNING: the control API has no authentication; keep the sandbox on loopback.",
+            file=sys.stderr,
+            flush=True,
+        )
     print(f"  bot API base_url:  {server.bot_api_base_url}", flush=True)
     print(f"  file base_url:     {server.bot_api_file_url}", flush=True)
     print(f"  control API:       {server.url}/control/  (see sandbox/README.md)", flush=True)

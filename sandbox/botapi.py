@@ -17,6 +17,7 @@ See ``sandbox/README.md`` for the list of methods and errors.
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
 import re
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,7 @@ MAX_UPLOAD_PHOTO = 10 * 1024 * 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024
 MAX_REQUEST_BODY = MAX_UPLOAD_DOCUMENT + 1024 * 1024
 
+_LOGGER = logging.getLogger("sandbox.botapi")
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 _URL = re.compile(r"(?:https?|tg)://\S+", re.IGNORECASE)
@@ -457,6 +459,10 @@ class BotApi:
             result = await handler(_Call(token, method, params))
         except ApiError as error:
             return error.code, error.body()
+        except Exception as error:
+            # A sandbox bug must be loud and readable, not a bare 500 page.
+            _LOGGER.exception("sandbox failed on %s", method)
+            return 500, ApiError(500, f"Internal Server Error: sandbox bug: {error!r}").body()
         return 200, {"ok": True, "result": result}
 
     def _answer(self, method: str, error: ApiError) -> web.Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ from sandbox.textparse import ParsedText, detect_user_entities
 
 __all__ = ["ControlApi", "ControlError"]
 
+_LOGGER = logging.getLogger("sandbox.control")
 MAX_WAIT = 300.0
 DEFAULT_LOCATION = (-5.1477, 119.4327)  # Makassar
 
@@ -115,6 +117,9 @@ class ControlApi:
                 result = await handler(request)
             except ControlError as error:
                 return web.json_response({"error": error.message}, status=error.status)
+            except Exception as error:
+                _LOGGER.exception("sandbox control API failed on %s", request.path)
+                return web.json_response({"error": f"sandbox bug: {error!r}"}, status=500)
             return web.json_response(result)
 
         return wrapped

@@ -107,6 +107,7 @@ class SandboxServer:
             # The access log would print bot tokens (they are part of the URL).
             access_log=None,
         )
+        self.world.notifier.closed = False  # a stopped server may be started again
         await runner.setup()
         site = web.TCPSite(runner, self.host, self._requested_port, reuse_address=True)
         try:

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from sandbox.client import SandboxClient
 from sandbox.server import SandboxServer
-
-TOKEN = "123456789:TEST-token-for-the-sandbox-0000"
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand (rate-limit buckets refill without sleeping)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.sandbox.helpers import FakeClock, make_bot
 
 
 @pytest.fixture
@@ -48,26 +32,8 @@ async def api(server: SandboxServer) -> AsyncIterator[SandboxClient]:
     await client.close()
 
 
-def make_bot(server: SandboxServer, token: str = TOKEN, **request_kwargs: Any) -> Bot:
-    """A PTB Bot on the sandbox, exactly as the project's bot is configured (base_url only)."""
-    kwargs: dict[str, Any] = {}
-    if request_kwargs:
-        kwargs["request"] = HTTPXRequest(**request_kwargs)
-    return Bot(
-        token,
-        base_url=server.bot_api_base_url,
-        base_file_url=server.bot_api_file_url,
-        **kwargs,
-    )
-
-
 @pytest.fixture
 async def bot(server: SandboxServer) -> AsyncIterator[Bot]:
     b = make_bot(server, connection_pool_size=16)
     async with b:
         yield b
-
-
-@pytest.fixture
-def bot_factory(server: SandboxServer) -> Callable[..., Bot]:
-    return lambda **kwargs: make_bot(server, **kwargs)

@@ -23,7 +23,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken
 from sandbox.client import InlineButton, ReplyButton, SandboxClient
 from sandbox.media import sample_png
 from sandbox.server import SandboxServer
-from tests.sandbox.conftest import TOKEN, make_bot
+from tests.sandbox.helpers import TOKEN, make_bot
 
 
 async def test_get_me_reports_the_token_bot_id_and_username(bot: Bot) -> None:

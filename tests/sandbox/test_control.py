@@ -13,7 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from sandbox.client import SandboxClient, SandboxError, SyncSandboxClient
 from sandbox.server import SandboxServer
-from tests.sandbox.conftest import TOKEN, make_bot
+from tests.sandbox.helpers import TOKEN, make_bot
 
 
 async def call(
@@ -255,3 +255,29 @@ async def test_standalone_process_prints_url_and_stops_on_sigterm() -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_server_restarts_and_waits_work_again() -> None:
+    server = SandboxServer()
+    await server.start()
+    await server.stop()
+    await server.start()
+    try:
+        async with SandboxClient(server.url) as client:
+            u = await client.user("u", started=True)
+            waiter = asyncio.create_task(u.wait_messages(1, timeout=30))
+            async with make_bot(server) as bot:
+                await bot.send_message(u.id, "masih hidup")
+            assert [m.plain_text for m in await waiter] == ["masih hidup"]
+    finally:
+        await server.stop()
+
+
+async def test_a_sandbox_bug_is_a_readable_500(server: SandboxServer, bot: Bot) -> None:
+    async def broken(call: object) -> object:
+        raise KeyError("oops")
+
+    server.botapi.methods["getme"] = ("getMe", broken)
+    status, body = await call(server, "getMe")
+    assert status == 500
+    assert body["description"] == "Internal Server Error: sandbox bug: KeyError('oops')"

@@ -11,7 +11,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from sandbox.client import SandboxClient, SandboxError
 from sandbox.policy import Fault, RateLimits
 from sandbox.server import SandboxServer
-from tests.sandbox.conftest import FakeClock, make_bot
+from tests.sandbox.helpers import FakeClock, make_bot
 
 # PTB's RetryAfter warns about its own int/timedelta transition whenever it is raised.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.policy import Fault, FaultInjector, RateLimiter, RateLimits, Stats
-from tests.sandbox.conftest import FakeClock
+from tests.sandbox.helpers import FakeClock
 
 
 def test_rate_limits_are_off_by_default() -> None:

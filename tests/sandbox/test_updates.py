@@ -29,7 +29,7 @@ from telegram.ext import (
 from sandbox.client import SandboxClient, SandboxError
 from sandbox.media import sample_png
 from sandbox.server import SandboxServer
-from tests.sandbox.conftest import TOKEN, make_bot
+from tests.sandbox.helpers import TOKEN, make_bot
 
 
 async def wait_for_poll(server: SandboxServer) -> None:
