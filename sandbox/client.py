@@ -312,14 +312,17 @@ class SandboxClient:
         json: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         wait: float = 0.0,
+        raw: bool = False,
     ) -> Any:
-        """One control API call; raises :class:`SandboxError` for an error answer."""
+        """One control API call; raises :class:`SandboxError` for an error answer.
+
+        The answer is decoded JSON, or the body's bytes with ``raw=True``."""
         timeout = aiohttp.ClientTimeout(total=self.request_timeout + wait)
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         async with self._http().request(
             method, self.base_url + path, json=json, params=query, timeout=timeout
         ) as response:
-            if response.content_type == "application/json":
+            if response.content_type == "application/json" and not (raw and response.status < 400):
                 body = await response.json()
             else:
                 body = await response.read()
@@ -389,7 +392,7 @@ class SandboxClient:
     async def file_bytes(self, file: FileInfo | str) -> bytes:
         """The bytes of a file the bot sent (or a user sent)."""
         file_id = file.file_id if isinstance(file, FileInfo) else file
-        data = await self.request("GET", f"/control/files/{file_id}")
+        data = await self.request("GET", f"/control/files/{file_id}", raw=True)
         if not isinstance(data, bytes):
             raise SandboxError(500, "expected file bytes")
         return data

@@ -266,6 +266,12 @@ async def test_send_document_and_photo_keep_bytes_and_names(bot: Bot, api: Sandb
     assert sent_photo.photo.file_path.endswith(".png")
     assert await u.file_bytes(sent_photo.photo) == png
 
+    report = b'{"visits": 3}'
+    await bot.send_document(u.id, report, filename="report.json")
+    [json_doc] = await u.wait_messages(1)
+    assert json_doc.document is not None and json_doc.document.mime_type == "application/json"
+    assert await api.file_bytes(json_doc.document) == report
+
     # Re-sending by file_id reuses the stored file; getFile + download return the bytes.
     again = await bot.send_document(u.id, doc.document.file_id)
     assert again.document is not None and again.document.file_id == doc.document.file_id
