@@ -380,22 +380,22 @@ def _validate(cfg: Config) -> None:
     _check(len(codes) == len(set(codes)), "[[services]] code", "codes must be unique")
     for sv in cfg.services:
         _check(sv.duration_min > 0, f"[[services]] {sv.code}.duration_min", "must be positive")
-    d = cfg.delivery
-    _check(0 < d.global_rate_per_s <= 30, "[delivery] global_rate_per_s", "must be in (0, 30]")
-    _check(d.global_burst >= 1, "[delivery] global_burst", "must be at least 1")
-    _check(d.per_chat_interval_s > 0, "[delivery] per_chat_interval_s", "must be positive")
-    _check(d.per_chat_burst >= 1, "[delivery] per_chat_burst", "must be at least 1")
-    _check(1 <= d.concurrency <= 14, "[delivery] concurrency", "must be between 1 and 14")
-    _check(d.max_attempts >= 1, "[delivery] max_attempts", "must be at least 1")
-    _check(d.backoff_cap_s >= 1, "[delivery] backoff_cap_s", "must be at least 1")
+    dv = cfg.delivery
+    _check(0 < dv.global_rate_per_s <= 30, "[delivery] global_rate_per_s", "must be in (0, 30]")
+    _check(dv.global_burst >= 1, "[delivery] global_burst", "must be at least 1")
+    _check(dv.per_chat_interval_s > 0, "[delivery] per_chat_interval_s", "must be positive")
+    _check(dv.per_chat_burst >= 1, "[delivery] per_chat_burst", "must be at least 1")
+    _check(1 <= dv.concurrency <= 14, "[delivery] concurrency", "must be between 1 and 14")
+    _check(dv.max_attempts >= 1, "[delivery] max_attempts", "must be at least 1")
+    _check(dv.backoff_cap_s >= 1, "[delivery] backoff_cap_s", "must be at least 1")
     _check(
-        5 <= d.digest_every_min <= 24 * 60,
+        5 <= dv.digest_every_min <= 24 * 60,
         "[delivery] digest_every_min",
         "must be between 5 and 1440",
     )
     _check(
-        all(m > 0 for m in d.nurse_before_visit_min)
-        and len(set(d.nurse_before_visit_min)) == len(d.nurse_before_visit_min),
+        all(m > 0 for m in dv.nurse_before_visit_min)
+        and len(set(dv.nurse_before_visit_min)) == len(dv.nurse_before_visit_min),
         "[delivery] nurse_before_visit_min",
         "must be distinct positive minutes",
     )
