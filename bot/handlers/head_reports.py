@@ -1,0 +1,274 @@
+"""Reports (/laporan minggu|bulan, with a chart) and exports (/ekspor: CSV, XLSX, FHIR) for heads,
+and the weekly report pushed to every head on Monday morning (`send_weekly_reports`, run by
+scheduler.jobs)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.callbacks import BadCallback, decode
+from bot.handlers.head import callback, edit, head_role, parse_range, preset_range, stale, today
+from bot.i18n import Translator
+from bot.messages import Reply, to_payload
+from bot.render import head as render
+from bot.render.common import plain
+from bot.turn import HomecareContext, Turn
+from db.models import Account, AccountRole
+from db.services import audit, exports, outbox, reports
+from db.types import utcnow
+from homecare.config import Config
+
+if TYPE_CHECKING:
+    from bot.app import HomecareApp
+
+log = logging.getLogger(__name__)
+
+WEEK_WORDS = ("minggu", "week", "mingguan", "pekan")
+MONTH_WORDS = ("bulan", "month", "bulanan")
+MAX_EXPORT_DAYS = 366
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+def report_messages(
+    tr: Translator, config: Config, report: reports.Report, today_: date, chat_id: int
+) -> list[tuple[str, dict[str, Any], bytes | None]]:
+    """The Bot API calls that show one report: the chart as a photo, then the numbers as text
+    (with buttons to move between periods)."""
+    png = render.report_chart(tr, report)
+    photo: dict[str, Any] = {
+        "chat_id": chat_id,
+        "caption": tr("head.report_caption", period=render.period_label(tr, report.period)),
+        "__attachment__": {"field": "photo", "filename": "laporan.png"},
+    }
+    text = Reply(
+        render.report_text(tr, config, report),
+        buttons=render.report_buttons(tr, report, today_),
+    )
+    return [("sendPhoto", photo, png), ("sendMessage", to_payload(chat_id, text), None)]
+
+
+async def _send_report(turn: Turn, period: reports.Period) -> None:
+    assert turn.chat_id is not None
+    report = await reports.build(turn.session, turn.clinic_id, period, turn.config.clinic.tz)
+    for method, payload, attachment in report_messages(
+        turn.tr, turn.config, report, today(turn), turn.chat_id
+    ):
+        await turn.call(method, payload, chat_id=turn.chat_id, attachment=attachment)
+
+
+async def report_command(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    args = [a.lower() for a in context.args or []]
+    day = today(turn)
+    if not args or args[0] in WEEK_WORDS:
+        period = reports.week_of(day)
+    elif args[0] in MONTH_WORDS:
+        period = reports.month_of(day)
+    else:
+        await turn.reply(plain(turn.tr, "head.report_usage"))
+        return
+    await _send_report(turn, period)
+
+
+async def report_period(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        (token,) = decode(query.data, "hp", 1)
+        period = reports.period_from_token(token)
+        if period is None or period.start > today(turn):
+            raise BadCallback(query.data)
+    except BadCallback:
+        stale(turn, query)
+        return
+    turn.answer(query.id)
+    await _send_report(turn, period)
+
+
+async def send_weekly_reports(hc: HomecareApp, now: datetime | None = None) -> list[int]:
+    """Queue last week's report (Monday to Sunday before `now`'s week) to every head of the
+    clinic. Once per head and week: the outbox's dedupe keys make a second run, or a catch-up
+    after a restart, add nothing. Returns the outbox ids queued."""
+    now = now or utcnow()
+    tz = hc.config.clinic.tz
+    today_ = now.astimezone(tz).date()
+    period = reports.last_complete_week(today_)
+    ids: list[int] = []
+    async with hc.db.transaction() as session:
+        heads = list(
+            await session.scalars(
+                select(Account)
+                .join(AccountRole, AccountRole.account_id == Account.id)
+                .where(
+                    AccountRole.clinic_id == hc.clinic_id,
+                    AccountRole.role.in_(("head", "admin")),
+                    Account.deleted_at.is_(None),
+                )
+                .order_by(Account.id)
+                .distinct()
+            )
+        )
+        if not heads:
+            return []
+        report = await reports.build(session, hc.clinic_id, period, tz)
+        for account in heads:
+            tr = Translator(account.language)
+            calls = report_messages(tr, hc.config, report, today_, account.chat_id)
+            for i, (method, payload, attachment) in enumerate(calls):
+                row = await outbox.queue(
+                    session,
+                    chat_id=account.chat_id,
+                    method=method,
+                    payload=payload,
+                    kind="weekly_report",
+                    clinic_id=hc.clinic_id,
+                    account_id=account.id,
+                    dedupe_key=f"weekly-report:{hc.clinic_id}:{period.token()}:{account.id}:{i}",
+                    attachment=attachment,
+                )
+                if row is not None:
+                    ids.append(row.id)
+    if ids:
+        hc.relay.wake(ids)
+        log.info("weekly report %s queued (%d messages)", period.token(), len(ids))
+    return ids
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+EXPORT_PRESETS = ("w", "lw", "m", "p", "30")
+
+
+def _ranges(day: date) -> list[tuple[str, date, date]]:
+    out = []
+    for key in EXPORT_PRESETS:
+        span = preset_range(key, day)
+        assert span is not None
+        out.append((key, span[0], span[1]))
+    return out
+
+
+def _compact(text: str) -> date | None:
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def _valid_span(start: date | None, end: date | None) -> bool:
+    return (
+        start is not None
+        and end is not None
+        and start <= end
+        and (end - start).days < MAX_EXPORT_DAYS
+    )
+
+
+async def run_export(turn: Turn, start: date, end: date, fmt: str) -> None:
+    """Build the export, send it as documents, audit it."""
+    assert turn.chat_id is not None
+    c = turn.config.clinic
+    data = await exports.load(turn.session, turn.clinic_id, c.code, start, end, c.tz)
+    try:
+        result = exports.render_files(data, fmt)
+    except exports.ExportError as exc:
+        log.error("export failed: %s", exc)
+        await turn.reply(plain(turn.tr, "head.export_failed"))
+        return
+    await audit.append(
+        turn.session,
+        clinic_id=turn.clinic_id,
+        actor_account_id=turn.require_account().id,
+        actor_role=head_role(turn),
+        action=audit.EXPORT,
+        subject=f"export:{start.isoformat()}..{end.isoformat()}:{fmt}",
+    )
+    for f in result.files:
+        await turn.call(
+            "sendDocument",
+            {
+                "chat_id": turn.chat_id,
+                "caption": f.filename,
+                "__attachment__": {"field": "document", "filename": f.filename},
+            },
+            chat_id=turn.chat_id,
+            attachment=f.content,
+        )
+    key = "head.export_done_fhir" if fmt == "fhir" else "head.export_done"
+    await turn.reply(
+        plain(
+            turn.tr,
+            key,
+            count=str(result.visits),
+            encounters=str(result.encounters),
+            skipped=str(result.skipped_no_nik),
+            start=f"{start:%d/%m/%Y}",
+            end=f"{end:%d/%m/%Y}",
+        )
+    )
+
+
+async def export_command(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    args = list(context.args or [])
+    if not args:
+        await turn.reply(render.export_ranges(turn.tr, _ranges(today(turn))))
+        return
+    fmt = args.pop().lower() if args and args[-1].lower() in exports.FORMATS else None
+    span = parse_range(args, today(turn)) if args else None
+    if span is None or not _valid_span(*span):
+        await turn.reply(plain(turn.tr, "head.export_usage"))
+        return
+    if fmt is None:
+        await turn.reply(render.export_formats(turn.tr, *span))
+        return
+    await run_export(turn, span[0], span[1], fmt)
+
+
+async def export_range(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        a, b = decode(query.data, "hx", 2)
+        start, end = _compact(a), _compact(b)
+        if not _valid_span(start, end):
+            raise BadCallback(query.data)
+    except BadCallback:
+        stale(turn, query)
+        return
+    assert start is not None and end is not None
+    await edit(turn, query, render.export_formats(turn.tr, start, end))
+    turn.answer(query.id)
+
+
+async def export_run(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        a, b, fmt = decode(query.data, "hxr", 3)
+        start, end = _compact(a), _compact(b)
+        if not _valid_span(start, end) or fmt not in exports.FORMATS:
+            raise BadCallback(query.data)
+    except BadCallback:
+        stale(turn, query)
+        return
+    assert start is not None and end is not None
+    turn.answer(query.id, turn.tr("head.export_working"))
+    await run_export(turn, start, end, fmt)
+
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler(["laporan", "report"], report_command),
+    CallbackQueryHandler(report_period, pattern=r"^hp:"),
+    CommandHandler(["ekspor", "export"], export_command),
+    CallbackQueryHandler(export_range, pattern=r"^hx:"),
+    CallbackQueryHandler(export_run, pattern=r"^hxr:"),
+]

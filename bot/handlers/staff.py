@@ -1,0 +1,332 @@
+"""/staf — the head manages nurses: skills, daily cap, active or not, leave.
+
+All in one message edited in place: the list, a nurse's card, the leave pickers. Every change is
+audited by the service; the nurse concerned is told (and her menu refreshed when her role goes).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from html import escape
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.callbacks import BadCallback, decode, decode_int
+from bot.handlers.head import callback, edit, notify, refresh_menu_of, stale, today
+from bot.i18n import Translator
+from bot.messages import Reply
+from bot.render import head as render
+from bot.turn import HomecareContext, Turn
+from db.services import staff
+from db.types import utcnow
+
+LEAVE_DAYS_AHEAD = 14
+
+
+def _offered(turn: Turn) -> list[str]:
+    return staff.skills_offered(turn.config.services)
+
+
+async def _list_reply(turn: Turn) -> Reply:
+    nurses = await staff.list_nurses(turn.session, turn.clinic_id, today(turn))
+    return render.staff_list(turn.tr, nurses)
+
+
+async def _card_reply(turn: Turn, nurse_id: int) -> Reply | None:
+    day = today(turn)
+    nurses = await staff.list_nurses(turn.session, turn.clinic_id, day)
+    summary = next((n for n in nurses if n.nurse_id == nurse_id), None)
+    if summary is None:
+        return None
+    leave = await staff.leave_of(turn.session, nurse_id, day)
+    return render.nurse_card(turn.tr, summary, _offered(turn), leave)
+
+
+async def _show_card(turn: Turn, update: Update, nurse_id: int, note: str | None = None) -> None:
+    query = callback(update)
+    reply = await _card_reply(turn, nurse_id)
+    if reply is None:
+        turn.answer(query.id, turn.tr("head.staff_error.unknown_nurse"), alert=True)
+        return
+    await edit(turn, query, reply)
+    turn.answer(query.id, note)
+
+
+async def staff_command(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    await turn.reply(await _list_reply(turn))
+
+
+async def staff_list(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        decode(query.data, "hS", 0)
+    except BadCallback:
+        stale(turn, query)
+        return
+    await edit(turn, query, await _list_reply(turn))
+    turn.answer(query.id)
+
+
+async def nurse_card(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        (nid,) = decode(query.data, "hn", 1)
+        nurse_id = decode_int(nid)
+    except BadCallback:
+        stale(turn, query)
+        return
+    await _show_card(turn, update, nurse_id)
+
+
+async def _refuse(turn: Turn, update: Update, exc: staff.StaffError) -> None:
+    turn.answer(callback(update).id, turn.tr(f"head.staff_error.{exc.code}"), alert=True)
+
+
+async def skill_toggle(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    offered = _offered(turn)
+    try:
+        nid, idx = decode(query.data, "hk", 2)
+        nurse_id, index = decode_int(nid), decode_int(idx)
+        if index >= len(offered):
+            raise BadCallback(query.data)
+    except BadCallback:
+        stale(turn, query)
+        return
+    try:
+        await staff.toggle_skill(
+            turn.session,
+            turn.clinic_id,
+            nurse_id,
+            offered[index],
+            offered,
+            turn.require_account(),
+            utcnow(),
+        )
+    except staff.StaffError as exc:
+        await _refuse(turn, update, exc)
+        return
+    await _show_card(turn, update, nurse_id, turn.tr("head.saved"))
+
+
+async def cap_change(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        nid, direction = decode(query.data, "hc", 2)
+        nurse_id = decode_int(nid)
+        delta = {"u": 1, "d": -1}[direction]
+    except (BadCallback, KeyError):
+        stale(turn, query)
+        return
+    try:
+        await staff.change_cap(
+            turn.session, turn.clinic_id, nurse_id, delta, turn.require_account(), utcnow()
+        )
+    except staff.StaffError as exc:
+        await _refuse(turn, update, exc)
+        return
+    await _show_card(turn, update, nurse_id, turn.tr("head.saved"))
+
+
+def _flag(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise BadCallback(text)
+    return text == "1"
+
+
+async def active_ask(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        nid, flag = decode(query.data, "ha", 2)
+        nurse_id, active = decode_int(nid), _flag(flag)
+    except BadCallback:
+        stale(turn, query)
+        return
+    nurses = await staff.list_nurses(turn.session, turn.clinic_id, today(turn))
+    nurse = next((n for n in nurses if n.nurse_id == nurse_id), None)
+    if nurse is None:
+        turn.answer(query.id, turn.tr("head.staff_error.unknown_nurse"), alert=True)
+        return
+    await edit(turn, query, render.confirm_active(turn.tr, nurse_id, nurse.name, active))
+    turn.answer(query.id)
+
+
+async def active_set(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        nid, flag = decode(query.data, "hA", 2)
+        nurse_id, active = decode_int(nid), _flag(flag)
+    except BadCallback:
+        stale(turn, query)
+        return
+    now = utcnow()
+    try:
+        change = await staff.set_active(
+            turn.session, turn.clinic_id, nurse_id, active, turn.require_account(), now, today(turn)
+        )
+    except staff.StaffError as exc:
+        await _refuse(turn, update, exc)
+        return
+    if change.account is not None:
+        key = "head.nurse_note_activated" if active else "head.nurse_note_deactivated"
+
+        def note(tr: Translator) -> Reply:
+            return Reply(tr(key, clinic=escape(turn.config.clinic.name)))
+
+        await notify(turn, change.account, note)
+        await refresh_menu_of(turn, change.account)
+    answer = turn.tr("head.saved")
+    if not active and change.open_visits:
+        answer = turn.tr("head.nurse_open_visits", count=change.open_visits)
+    await _show_card(turn, update, nurse_id, answer)
+
+
+def _day(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y%m%d").date()
+    except ValueError:
+        raise BadCallback(text) from None
+
+
+async def _nurse_name(turn: Turn, nurse_id: int) -> str | None:
+    from db.services import access
+
+    nurse = await access.head_nurse(turn.session, turn.clinic_id, nurse_id)
+    return nurse.name if nurse else None
+
+
+async def leave_menu(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        (nid,) = decode(query.data, "hv", 1)
+        nurse_id = decode_int(nid)
+    except BadCallback:
+        stale(turn, query)
+        return
+    name = await _nurse_name(turn, nurse_id)
+    if name is None:
+        turn.answer(query.id, turn.tr("head.staff_error.unknown_nurse"), alert=True)
+        return
+    first = today(turn)
+    days = [first + timedelta(days=i) for i in range(LEAVE_DAYS_AHEAD)]
+    await edit(turn, query, render.leave_days(turn.tr, nurse_id, name, days))
+    turn.answer(query.id)
+
+
+async def leave_day(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        nid, d = decode(query.data, "hvd", 2)
+        nurse_id, day = decode_int(nid), _day(d)
+    except BadCallback:
+        stale(turn, query)
+        return
+    name = await _nurse_name(turn, nurse_id)
+    if name is None:
+        turn.answer(query.id, turn.tr("head.staff_error.unknown_nurse"), alert=True)
+        return
+    await edit(turn, query, render.leave_kinds(turn.tr, nurse_id, name, day, staff.LEAVE_KINDS))
+    turn.answer(query.id)
+
+
+def _leave_note(change: staff.LeaveChange) -> Any:
+    def note(tr: Translator) -> Reply:
+        key = "head.leave_note_approved" if change.approved else "head.leave_note_refused"
+        return Reply(
+            tr(
+                key,
+                day=render.day_label(tr, change.day),
+                kind=tr(f"head.leave_kind.{change.kind}"),
+            )
+        )
+
+    return note
+
+
+def _leave_answer(turn: Turn, change: staff.LeaveChange) -> str:
+    if change.approved and change.visits_that_day:
+        return turn.tr("head.leave_visits_warning", count=change.visits_that_day)
+    return turn.tr("head.saved")
+
+
+async def leave_record(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        nid, d, kind = decode(query.data, "hvk", 3)
+        nurse_id, day = decode_int(nid), _day(d)
+    except BadCallback:
+        stale(turn, query)
+        return
+    now = utcnow()
+    try:
+        change = await staff.record_leave(
+            turn.session,
+            turn.clinic_id,
+            nurse_id,
+            day,
+            kind,
+            turn.require_account(),
+            now,
+            today(turn, now),
+        )
+    except staff.StaffError as exc:
+        await _refuse(turn, update, exc)
+        return
+    await notify(turn, change.account, _leave_note(change))
+    await _show_card(turn, update, nurse_id, _leave_answer(turn, change))
+
+
+async def _decide(update: Update, context: HomecareContext, prefix: str, approve: bool) -> None:
+    turn = context.turn
+    query = callback(update)
+    try:
+        (lid,) = decode(query.data, prefix, 1)
+        leave_id = decode_int(lid)
+    except BadCallback:
+        stale(turn, query)
+        return
+    try:
+        change = await staff.decide_leave(
+            turn.session, turn.clinic_id, leave_id, approve, turn.require_account(), utcnow()
+        )
+    except staff.StaffError as exc:
+        await _refuse(turn, update, exc)
+        return
+    await notify(turn, change.account, _leave_note(change))
+    await _show_card(turn, update, change.nurse.id, _leave_answer(turn, change))
+
+
+async def leave_approve(update: Update, context: HomecareContext) -> None:
+    await _decide(update, context, "hva", True)
+
+
+async def leave_refuse(update: Update, context: HomecareContext) -> None:
+    await _decide(update, context, "hvr", False)
+
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler(["staf", "staff"], staff_command),
+    CallbackQueryHandler(staff_list, pattern=r"^hS$"),
+    CallbackQueryHandler(nurse_card, pattern=r"^hn:"),
+    CallbackQueryHandler(skill_toggle, pattern=r"^hk:"),
+    CallbackQueryHandler(cap_change, pattern=r"^hc:"),
+    CallbackQueryHandler(active_ask, pattern=r"^ha:"),
+    CallbackQueryHandler(active_set, pattern=r"^hA:"),
+    CallbackQueryHandler(leave_menu, pattern=r"^hv:"),
+    CallbackQueryHandler(leave_day, pattern=r"^hvd:"),
+    CallbackQueryHandler(leave_record, pattern=r"^hvk:"),
+    CallbackQueryHandler(leave_approve, pattern=r"^hva:"),
+    CallbackQueryHandler(leave_refuse, pattern=r"^hvr:"),
+]

@@ -1,0 +1,218 @@
+"""The visit log the heads review: filtered, paginated lists and one visit in full.
+
+Reading a visit in full is a staff view of a patient's details: `detail` appends an audit entry
+(`audit.VIEW_VISIT`) in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Account, Feedback, Nurse, Patient, Visit, VisitStatusChange
+from db.services import access, audit
+
+PAGE_SIZE = 8
+MAX_RANGE_DAYS = 366
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    start: date
+    end: date
+    nurse_id: int | None = None
+    status: str | None = None
+    kelurahan: str | None = None
+    service_type: str | None = None
+
+    def with_(self, **changes: Any) -> LogFilter:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class LogItem:
+    visit_id: int
+    code: str
+    day: date
+    window_start: time
+    status: str
+    nurse_name: str | None
+    kelurahan: str | None
+    service_type: str
+
+
+@dataclass(frozen=True)
+class LogPage:
+    items: tuple[LogItem, ...]
+    page: int
+    pages: int
+    total: int
+
+
+def _conditions(clinic_id: int, f: LogFilter) -> list[Any]:
+    cond: list[Any] = [Visit.clinic_id == clinic_id, Visit.day >= f.start, Visit.day <= f.end]
+    if f.nurse_id is not None:
+        cond.append(Visit.nurse_id == f.nurse_id)
+    if f.status is not None:
+        cond.append(Visit.status == f.status)
+    if f.kelurahan is not None:
+        cond.append(Patient.kelurahan == f.kelurahan)
+    if f.service_type is not None:
+        cond.append(Visit.service_type == f.service_type)
+    return cond
+
+
+async def search(session: AsyncSession, clinic_id: int, f: LogFilter, page: int = 0) -> LogPage:
+    """One page of the clinic's visits matching `f`, newest day first. A page past the end gives
+    the last page."""
+    cond = _conditions(clinic_id, f)
+    total = (
+        await session.scalar(
+            select(func.count())
+            .select_from(Visit)
+            .join(Patient, Patient.id == Visit.patient_id)
+            .where(*cond)
+        )
+        or 0
+    )
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    rows = await session.execute(
+        select(Visit, Patient.kelurahan, Nurse.name)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .outerjoin(Nurse, Nurse.id == Visit.nurse_id)
+        .where(*cond)
+        .order_by(Visit.day.desc(), Visit.window_start, Visit.id)
+        .offset(page * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    )
+    items = tuple(
+        LogItem(v.id, v.code, v.day, v.window_start, v.status, nurse, kel, v.service_type)
+        for v, kel, nurse in rows
+    )
+    return LogPage(items, page, pages, total)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime  # clinic-local
+    from_status: str | None
+    to_status: str
+    actor_role: str
+    actor_name: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class VisitDetail:
+    visit_id: int
+    code: str
+    day: date
+    window_start: time
+    window_end: time
+    service_type: str
+    priority: str
+    status: str
+    complaint: str | None
+    patient_name: str | None
+    patient_age: int | None
+    patient_sex: str | None
+    patient_phone: str | None
+    kelurahan: str | None
+    nurse_id: int | None
+    nurse_name: str | None
+    planned_start: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    confirmation: str | None
+    cancel_reason: str | None
+    unplaced_reason: str | None
+    nurse_note: str | None
+    vitals: dict[str, Any]
+    rating: int | None
+    feedback_comment: str | None
+    history: tuple[HistoryLine, ...]
+
+
+def _age(birth: date | None, on: date) -> int | None:
+    if birth is None:
+        return None
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _local(at: datetime | None, tz: ZoneInfo) -> datetime | None:
+    return at.astimezone(tz) if at else None
+
+
+async def detail(
+    session: AsyncSession,
+    clinic_id: int,
+    visit_id: int,
+    tz: ZoneInfo,
+    *,
+    viewer: Account,
+    viewer_role: str,
+    now: datetime,
+) -> VisitDetail | None:
+    """One visit of the clinic in full (None when not this clinic's), audited as a view."""
+    visit = await access.head_visit(session, clinic_id, visit_id)
+    if visit is None:
+        return None
+    patient = await session.get(Patient, visit.patient_id)
+    nurse = await session.get(Nurse, visit.nurse_id) if visit.nurse_id else None
+    feedback = await session.scalar(select(Feedback).where(Feedback.visit_id == visit.id))
+    hist = await session.execute(
+        select(VisitStatusChange, Account.first_name)
+        .outerjoin(Account, Account.id == VisitStatusChange.actor_account_id)
+        .where(VisitStatusChange.visit_id == visit.id)
+        .order_by(VisitStatusChange.at, VisitStatusChange.id)
+    )
+    history = tuple(
+        HistoryLine(h.at.astimezone(tz), h.from_status, h.to_status, h.actor_role, name, h.note)
+        for h, name in hist
+    )
+    await audit.append(
+        session,
+        clinic_id=clinic_id,
+        actor_account_id=viewer.id,
+        actor_role=viewer_role,
+        action=audit.VIEW_VISIT,
+        subject=f"visit:{visit.id}",
+        at=now,
+    )
+    gone = patient is None or patient.deleted_at is not None
+    return VisitDetail(
+        visit_id=visit.id,
+        code=visit.code,
+        day=visit.day,
+        window_start=visit.window_start,
+        window_end=visit.window_end,
+        service_type=visit.service_type,
+        priority=visit.priority,
+        status=visit.status,
+        complaint=visit.complaint,
+        patient_name=None if gone else patient.full_name,  # type: ignore[union-attr]
+        patient_age=None if gone else _age(patient.birth_date, visit.day),  # type: ignore[union-attr]
+        patient_sex=None if gone else patient.sex,  # type: ignore[union-attr]
+        patient_phone=None if gone else patient.phone,  # type: ignore[union-attr]
+        kelurahan=patient.kelurahan if patient else None,
+        nurse_id=visit.nurse_id,
+        nurse_name=nurse.name if nurse else None,
+        planned_start=_local(visit.planned_start, tz),
+        started_at=_local(visit.started_at, tz),
+        completed_at=_local(visit.completed_at, tz),
+        confirmation=visit.confirmation,
+        cancel_reason=visit.cancel_reason,
+        unplaced_reason=visit.unplaced_reason,
+        nurse_note=visit.nurse_note,
+        vitals=dict(visit.vitals or {}),
+        rating=feedback.rating if feedback else None,
+        feedback_comment=feedback.comment if feedback else None,
+        history=history,
+    )
