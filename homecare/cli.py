@@ -163,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
 # Feature modules add their subcommands here: each takes the subparsers object.
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 
+from homecare import cli_staff  # noqa: E402  (invite, export, audit)
+
+EXTRA_COMMANDS.append(cli_staff.add_commands)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)

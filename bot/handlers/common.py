@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 async def start(update: Update, context: HomecareContext) -> None:
     turn = context.turn
     account = turn.require_account()
+    if context.args and context.args[0].startswith("inv_"):
+        from bot.handlers.head import accept_invite  # staff invite deep link: /start inv_<code>
+
+        await accept_invite(update, context, context.args[0])
+        return
     await turn.reply(render.welcome(turn.tr, turn.config.clinic, account.first_name, turn.roles))
     await queue_chat_menu(turn)
 
