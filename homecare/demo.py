@@ -33,7 +33,7 @@ async def seed(hc: HomecareApp, server: Any) -> None:
     client = SandboxClient(server.url)
     try:
         user_ids = {
-            s.login: (await client.user(s.login, first_name=s.name.split()[0])).id
+            s.login: (await client.user(s.login, first_name=s.name.split()[0], started=True)).id
             for s in DEMO_STAFF
         }
     finally:
