@@ -35,6 +35,17 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.common.unknown_command": EVERYONE,
     "bot.handlers.common.not_understood": EVERYONE,
     "bot.handlers.common.unknown_button": EVERYONE,
+    # Family journey (bot/handlers/patient.py). Typed answers and step buttons are open to all:
+    # flows are started only by the entries below, and /data_saya serves staff too.
+    "bot.handlers.patient.request_visit": FAMILY,
+    "bot.handlers.patient.my_visits": FAMILY,
+    "bot.handlers.patient.patients_command": FAMILY,
+    "bot.handlers.patient.my_data": EVERYONE,
+    "bot.handlers.patient.quit_command": EVERYONE,
+    "bot.handlers.patient.on_step_button": EVERYONE,
+    "bot.handlers.patient.on_feedback_button": FAMILY,
+    "bot.handlers.patient.on_book_now_button": FAMILY,
+    "bot.handlers.patient.on_message": EVERYONE,
     # Clinic head (bot/handlers/head.py, head_reports.py, staff.py); records are confined to the
     # head's own clinic by db.services.access. Invites are used through common.start.
     "bot.handlers.head.board_command": HEAD,

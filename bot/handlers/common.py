@@ -27,7 +27,13 @@ async def start(update: Update, context: HomecareContext) -> None:
 
         await accept_invite(update, context, context.args[0])
         return
-    await turn.reply(render.welcome(turn.tr, turn.config.clinic, account.first_name, turn.roles))
+    welcome = render.welcome(turn.tr, turn.config.clinic, account.first_name, turn.roles)
+    if not turn.roles:
+        from bot.handlers.patient import begin_onboarding  # the family journey owns consent
+
+        await begin_onboarding(turn, welcome)  # one message: welcome + where to go on
+    else:
+        await turn.reply(welcome)
     await queue_chat_menu(turn)
 
 

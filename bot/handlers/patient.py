@@ -1,0 +1,275 @@
+"""The patient and caregiver journey: commands, buttons and typed answers of the family side.
+
+Entry points: /start for a newcomer (via `begin_onboarding`, called by common.start),
+/minta_kunjungan, /kunjungan_saya, /pasien, /data_saya, /batal; inline buttons ``pc:`` (a step
+of a conversation), ``pf:`` (a rating after a visit), ``pn:`` (book now for a patient).
+
+Typed messages are read only when the person is in one of our flows; otherwise the update falls
+through to the next handler registered after ours (another audience's text input, then common's
+fallbacks), so several audiences can each own a free-text handler.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.callbacks import BadCallback, decode, decode_int
+from bot.guard import GUARD, allowed, key_of
+from bot.handlers import (
+    patient_booking,
+    patient_data,
+    patient_feedback,
+    patient_register,
+    patient_visits,
+)
+from bot.handlers.patient_flow import Ctx, Flow, incoming, parse_step_callback
+from bot.messages import Reply
+from bot.render import patient as render
+from bot.render.common import plain
+from bot.turn import HomecareContext, Turn
+from db.models import Conversation
+from db.services import conversation
+from db.services.patients import my_patient
+from db.types import utcnow
+
+FLOWS: dict[str, Flow] = {
+    m.FLOW: m  # type: ignore[misc]
+    for m in (patient_register, patient_booking, patient_visits, patient_feedback, patient_data)
+}
+# Quitting these steps says something more specific than "cancelled".
+QUIT_KEYS = {("p.visits", "reason"): "patient.visits.kept"}
+
+
+async def _live(turn: Turn, now: datetime) -> Conversation | None:
+    """The person's conversation in one of our flows, or None. An idle one ends here, politely."""
+    account = turn.require_account()
+    conv = await conversation.load(turn.session, account.id)
+    if conv is None or conv.flow not in FLOWS:
+        return None
+    if conversation.is_idle(conv, now, turn.config.schedule.conversation_idle_min):
+        await conversation.finish(turn.session, conv)
+        await turn.reply(render.conversation_expired(turn.tr, conv.flow))
+        return None
+    return conv
+
+
+def _key(handler: BaseHandler[Any, Any, Any]) -> str:
+    return getattr(handler.callback, "__wrapped_key__", None) or key_of(handler.callback)
+
+
+async def _fall_through(
+    update: Update, context: HomecareContext, me: str, instead_of_common: Reply | None = None
+) -> None:
+    """Hand the update to the first handler after ours that wants it (same group).
+
+    The guard already admitted this update once (flood control counted it): the next handler's
+    role check is repeated here, then its own callback runs. With `instead_of_common`, that reply
+    is sent rather than common's generic fallback.
+    """
+    turn = context.turn
+    application = context.application
+    for handlers in application.handlers.values():
+        keys = [_key(h) for h in handlers]
+        if me not in keys:
+            continue
+        for handler in handlers[keys.index(me) + 1 :]:
+            check = handler.check_update(update)
+            if check is None or check is False:
+                continue
+            key = _key(handler)
+            if instead_of_common is not None and key.startswith("bot.handlers.common."):
+                await turn.reply(instead_of_common)
+                return
+            if key in GUARD and not allowed(turn.roles, key):
+                await turn.reply(plain(turn.tr, "common.not_allowed"))
+                return
+            callback: Any = getattr(handler.callback, "__wrapped__", handler.callback)
+            target: Any = handler
+            target.collect_additional_context(context, update, application, check)
+            await callback(update, context)
+            return
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+async def begin_onboarding(turn: Turn, welcome: Reply | None = None) -> None:
+    """/start from someone without a role: continue where they were, or start with consent.
+
+    `welcome` (common's greeting) is sent as the head of the same message.
+    """
+    now = utcnow()
+    account = turn.require_account()
+    if account.deleted_at is not None:
+        # They deleted their data earlier and now ask to use the service again.
+        account.deleted_at = None
+    conv = await _live(turn, now)
+    if conv is not None:
+        question = await FLOWS[conv.flow].prompt(Ctx(turn, conv, now))
+        await turn.reply(render.joined(welcome, question))
+        return
+    await patient_register.begin(turn, now, lead=welcome)
+
+
+async def request_visit(update: Update, context: HomecareContext) -> None:
+    await patient_booking.begin(context.turn, utcnow())
+
+
+async def my_visits(update: Update, context: HomecareContext) -> None:
+    await patient_visits.begin(context.turn, utcnow())
+
+
+async def patients_command(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    now = utcnow()
+    if not await _has_consent(turn):
+        await patient_register.begin(turn, now)
+        return
+    await patient_register.begin_list(turn, now)
+
+
+async def my_data(update: Update, context: HomecareContext) -> None:
+    await patient_data.begin(context.turn, utcnow())
+
+
+async def quit_command(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    conv = await _live(turn, utcnow())
+    if conv is None:
+        nothing = Reply(turn.tr("patient.nothing_to_quit"))
+        await _fall_through(update, context, key_of(quit_command), instead_of_common=nothing)
+        return
+    await conversation.finish(turn.session, conv)
+    await turn.reply(render.quit_done(turn.tr))
+
+
+async def _has_consent(turn: Turn) -> bool:
+    from db.services.consent import has_account_consent
+
+    account = turn.require_account()
+    return await has_account_consent(turn.session, account.id, turn.config.privacy.consent_version)
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+
+async def on_step_button(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = update.callback_query
+    assert query is not None
+    now = utcnow()
+    account = turn.require_account()
+    message = query.message
+    if message is not None and message.chat.id != account.chat_id:
+        turn.answer(query.id, turn.tr("common.not_your_button"))
+        return
+    try:
+        nonce, action, args = parse_step_callback(query.data)
+    except BadCallback:
+        turn.answer(query.id, turn.tr("common.stale_button"))
+        return
+    conv = await _live(turn, now)
+    if conv is None or conv.nonce != nonce:
+        turn.answer(query.id, turn.tr("common.stale_button"))
+        return
+    c = Ctx(turn, conv, now, query_id=query.id)
+    c.turn_message_id = message.message_id if message is not None else None
+    if action == "q":
+        await c.accepted_press()
+        key = QUIT_KEYS.get((conv.flow, conv.step))
+        await c.end()
+        await turn.reply(Reply(turn.tr(key)) if key else render.quit_done(turn.tr))
+    else:
+        try:
+            await FLOWS[conv.flow].on_button(c, action, args)
+        except BadCallback:
+            c.stale()
+    c.answer()
+
+
+async def on_feedback_button(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = update.callback_query
+    assert query is not None
+    try:
+        visit_part, rating_part = decode(query.data, render.FEEDBACK_PREFIX, 2)
+        visit_id, rating = decode_int(visit_part), decode_int(rating_part)
+        if not 1 <= rating <= 5:
+            raise BadCallback(query.data)
+    except BadCallback:
+        turn.answer(query.id, turn.tr("common.stale_button"))
+        return
+    refusal = await patient_feedback.rate(turn, utcnow(), visit_id, rating)
+    if refusal is not None:
+        turn.answer(query.id, turn.tr(refusal))
+        return
+    message = query.message
+    if message is not None and turn.chat_id is not None:
+        await turn.call(
+            "editMessageReplyMarkup",
+            {
+                "chat_id": turn.chat_id,
+                "message_id": message.message_id,
+                "reply_markup": {"inline_keyboard": []},
+            },
+            chat_id=turn.chat_id,
+            kind="markup",
+        )
+    turn.answer(query.id)
+
+
+async def on_book_now_button(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = update.callback_query
+    assert query is not None
+    try:
+        (pid,) = decode(query.data, render.START_BOOKING_PREFIX, 1)
+        patient_id = decode_int(pid)
+    except BadCallback:
+        turn.answer(query.id, turn.tr("common.stale_button"))
+        return
+    account = turn.require_account()
+    if await my_patient(turn.session, account.id, turn.clinic_id, patient_id) is None:
+        turn.answer(query.id, turn.tr("common.not_your_button"))
+        return
+    turn.answer(query.id)
+    await patient_booking.begin(turn, utcnow(), patient_id=patient_id)
+
+
+# --- typed answers ---------------------------------------------------------------------------
+
+
+async def on_message(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    message = update.message  # edits of old messages are not answers: they fall through
+    account = turn.account
+    conv = None
+    if message is not None and account is not None:
+        conv = await conversation.load(turn.session, account.id)
+    if message is None or conv is None or conv.flow not in FLOWS:
+        await _fall_through(update, context, key_of(on_message))
+        return
+    now = utcnow()
+    if conversation.is_idle(conv, now, turn.config.schedule.conversation_idle_min):
+        # What they typed was meant for a step that has expired: say so, use nothing.
+        await conversation.finish(turn.session, conv)
+        await turn.reply(render.conversation_expired(turn.tr, conv.flow))
+        return
+    await FLOWS[conv.flow].on_message(Ctx(turn, conv, now), incoming(message))
+
+
+HANDLERS: list[BaseHandler[Any, Any, Any]] = [
+    CommandHandler("minta_kunjungan", request_visit),
+    CommandHandler("kunjungan_saya", my_visits),
+    CommandHandler("pasien", patients_command),
+    CommandHandler("data_saya", my_data),
+    CommandHandler("batal", quit_command),
+    CallbackQueryHandler(on_step_button, pattern=r"^pc:"),
+    CallbackQueryHandler(on_feedback_button, pattern=r"^pf:"),
+    CallbackQueryHandler(on_book_now_button, pattern=r"^pn:"),
+    MessageHandler(filters.ALL & ~filters.COMMAND, on_message),
+]

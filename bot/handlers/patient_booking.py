@@ -1,0 +1,324 @@
+"""Requesting a visit (flow "p.book").
+
+Steps: patient (when the account manages several) → service → danger (one question per sign;
+any "yes" ends at once with the emergency message, a recorded referral and an alert to every
+head) → complaint → day → window → confirm. The chosen slot is checked again at confirm time, in
+the transaction that takes the capacity (db.services.booking.book_visit).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.handlers.patient_fields import NeedText
+from bot.handlers.patient_flow import Ctx, Incoming, day_arg, int_arg
+from bot.messages import Reply
+from bot.render import patient as render
+from bot.turn import Turn
+from db.services import booking as booking_service
+from db.services import consent as consent_service
+from db.services import conversation
+from db.services.patients import MyPatient, my_patient, my_patients
+from homecare.config import ServiceType
+from scheduler.booking import BookingDecision, BookingRefusal, TimeWindow, check_booking
+from scheduler.identity import InvalidInput, validate_free_text
+
+FLOW = "p.book"
+COMPLAINT_MIN = 3
+
+
+def who_of(c: Ctx, mine: MyPatient) -> str:
+    return render.who_plain(c.tr, mine.patient.full_name, mine.label, mine.is_self)
+
+
+# --- entry -----------------------------------------------------------------------------------
+
+
+async def begin(turn: Turn, now: datetime, patient_id: int | None = None) -> None:
+    """/minta_kunjungan (or "book now"): consent and registration first when missing."""
+    from bot.handlers import patient_register
+
+    account = turn.require_account()
+    version = turn.config.privacy.consent_version
+    if not await consent_service.has_account_consent(turn.session, account.id, version):
+        await patient_register.begin(turn, now, then="book")
+        return
+    mine = await my_patients(turn.session, account.id, turn.clinic_id)
+    if not mine:
+        await patient_register.begin(turn, now, then="book")
+        return
+    chosen = next((m for m in mine if m.patient.id == patient_id), None)
+    if chosen is None and len(mine) == 1:
+        chosen = mine[0]
+    if chosen is None:
+        step, data = "patient", {}
+    else:
+        who = render.who_plain(turn.tr, chosen.patient.full_name, chosen.label, chosen.is_self)
+        step, data = "service", {"pid": chosen.patient.id, "who": who}
+    conv = await conversation.begin(turn.session, account.id, FLOW, step, data, now)
+    await turn.reply(await prompt(Ctx(turn, conv, now)))
+
+
+# --- state helpers ---------------------------------------------------------------------------
+
+
+def _service(c: Ctx) -> ServiceType | None:
+    code = c.data.get("svc")
+    return c.config.service(str(code)) if code else None
+
+
+def _windows(c: Ctx) -> tuple[TimeWindow, ...]:
+    return booking_service.rules_for(c.config).windows
+
+
+def _day(c: Ctx) -> date | None:
+    value = c.data.get("day")
+    return date.fromisoformat(str(value)) if value else None
+
+
+def _window(c: Ctx) -> TimeWindow | None:
+    value = c.data.get("win")
+    if not value:
+        return None
+    try:
+        return TimeWindow.parse(str(value))
+    except ValueError:
+        return None
+
+
+def _who(c: Ctx) -> str:
+    return str(c.data.get("who") or "")
+
+
+async def _days(c: Ctx, service: ServiceType) -> list[date]:
+    return await booking_service.days_for_service(c.session, c.config, c.clinic_id, service, c.now)
+
+
+# --- prompts ---------------------------------------------------------------------------------
+
+
+async def prompt(c: Ctx) -> Reply:
+    tr, nonce, step = c.tr, c.nonce, c.conv.step
+    if step == "patient":
+        mine = await my_patients(c.session, c.account.id, c.clinic_id)
+        return render.choose_patient(tr, nonce, [(m.patient.id, who_of(c, m)) for m in mine])
+    service = _service(c)
+    if step == "service" or service is None:
+        return render.choose_service(tr, nonce, c.config.services, _who(c))
+    if step == "danger":
+        q = int(c.data.get("q", 0))
+        signs = c.config.danger_signs
+        return render.danger_question(tr, nonce, signs[q], q + 1, len(signs), _who(c))
+    if step == "complaint":
+        return render.complaint_prompt(tr, nonce)
+    day = _day(c)
+    if step == "day" or day is None:
+        days = await _days(c, service)
+        return render.choose_day(tr, nonce, days) if days else render.no_days(tr, c.config)
+    if step == "window":
+        windows = await booking_service.windows_for_day(
+            c.session, c.config, c.clinic_id, day, c.now
+        )
+        return render.choose_window(tr, nonce, day, windows, _windows(c))
+    window = _window(c)
+    assert window is not None
+    return render.booking_summary(
+        tr,
+        nonce,
+        who=_who(c),
+        service=service,
+        complaint=str(c.data.get("complaint") or ""),
+        day=day,
+        window=window,
+    )
+
+
+async def goto(c: Ctx, step: str, **changes: object) -> None:
+    c.advance(step, **changes)
+    await c.say(await prompt(c))
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+
+async def on_button(c: Ctx, action: str, args: list[str]) -> None:
+    step = c.conv.step
+    if step == "patient" and action == "p":
+        await _patient(c, int_arg(args))
+    elif step == "patient" and action == "add":
+        from bot.handlers import patient_register
+
+        await c.accepted_press()
+        await patient_register.begin(c.turn, c.now, then="book", add=True)
+    elif step == "service" and action == "s":
+        await _service_chosen(c, int_arg(args))
+    elif step == "danger" and action in ("y", "n"):
+        await _danger(c, action == "y")
+    elif step == "day" and action == "d":
+        await _day_chosen(c, day_arg(args))
+    elif step == "window" and action == "w":
+        await _window_chosen(c, int_arg(args))
+    elif step == "confirm" and action == "go":
+        await _confirm(c)
+    else:
+        c.stale()
+
+
+async def _patient(c: Ctx, patient_id: int) -> None:
+    mine = await my_patient(c.session, c.account.id, c.clinic_id, patient_id)
+    if mine is None:
+        c.not_yours()
+        return
+    await c.accepted_press()
+    await goto(c, "service", pid=mine.patient.id, who=who_of(c, mine))
+
+
+async def _service_chosen(c: Ctx, index: int) -> None:
+    services = c.config.services
+    if index >= len(services):
+        c.stale()
+        return
+    await c.accepted_press()
+    if c.config.danger_signs:
+        await goto(c, "danger", svc=services[index].code, q=0)
+    else:
+        await goto(c, "complaint", svc=services[index].code)
+
+
+async def _danger(c: Ctx, yes: bool) -> None:
+    signs = c.config.danger_signs
+    q = int(c.data.get("q", 0))
+    if q >= len(signs):
+        c.stale()
+        return
+    await c.accepted_press()
+    if yes:
+        mine = await my_patient(c.session, c.account.id, c.clinic_id, int(c.data["pid"]))
+        await c.end()
+        await c.say(render.emergency(c.tr, c.config))
+        if mine is not None:
+            await booking_service.record_emergency(
+                c.session,
+                config=c.config,
+                clinic_id=c.clinic_id,
+                account=c.account,
+                patient=mine.patient,
+                service_code=str(c.data.get("svc") or "") or None,
+                signs=[signs[q].code],
+                now=c.now,
+            )
+        return
+    if q + 1 < len(signs):
+        await goto(c, "danger", q=q + 1)
+    else:
+        await goto(c, "complaint")
+
+
+def _refusal_key(decision: BookingDecision) -> tuple[str, dict[str, str]]:
+    assert decision.reason is not None
+    return decision.reason.locale_key, {"holiday": decision.holiday or ""}
+
+
+async def _day_chosen(c: Ctx, day: date) -> None:
+    service = _service(c)
+    if service is None:
+        c.stale()
+        return
+    if day not in await _days(c, service):
+        # Say why in the person's words: past, holiday, Sunday… else the day is full.
+        rules = await booking_service.load_rules(c.session, c.config, c.clinic_id, c.now)
+        decision = check_booking(rules, c.now, day, rules.windows[-1])
+        if decision.ok:
+            decision = BookingDecision(BookingRefusal.NO_CAPACITY)
+        key, params = _refusal_key(decision)
+        c.answer(key, **params)
+        return
+    windows = await booking_service.windows_for_day(c.session, c.config, c.clinic_id, day, c.now)
+    if not windows:
+        c.answer("patient.book.no_windows")
+        return
+    await c.accepted_press()
+    await goto(c, "window", day=day.isoformat())
+
+
+async def _window_chosen(c: Ctx, index: int) -> None:
+    day = _day(c)
+    all_windows = _windows(c)
+    if day is None or index >= len(all_windows):
+        c.stale()
+        return
+    window = all_windows[index]
+    offered = await booking_service.windows_for_day(c.session, c.config, c.clinic_id, day, c.now)
+    if window not in offered:
+        c.answer("booking.refused.too_late")
+        return
+    await c.accepted_press()
+    await goto(c, "confirm", win=window.key)
+
+
+async def _confirm(c: Ctx) -> None:
+    service, day, window = _service(c), _day(c), _window(c)
+    pid = c.data.get("pid")
+    if service is None or day is None or window is None or pid is None:
+        c.stale()
+        return
+    mine = await my_patient(c.session, c.account.id, c.clinic_id, int(pid))
+    if mine is None:
+        c.not_yours()
+        return
+    outcome = await booking_service.book_visit(
+        c.session,
+        config=c.config,
+        clinic_id=c.clinic_id,
+        account_id=c.account.id,
+        patient_id=mine.patient.id,
+        service=service,
+        complaint=str(c.data.get("complaint") or "") or None,
+        day=day,
+        window=window,
+        now=c.now,
+    )
+    await c.accepted_press()
+    if outcome.visit is not None:
+        await c.end()
+        await c.say(render.booked(c.tr, outcome.visit, _who(c), service))
+        return
+    if outcome.duplicate:
+        await c.end()
+        await c.say(Reply(c.tr("patient.book.duplicate")))
+        return
+    assert outcome.decision is not None
+    key, params = _refusal_key(outcome.decision)
+    # The slot went (another family took the last place, or time moved on): choose again.
+    c.advance("day", win=None, day=None)
+    await c.say(render.with_hint(c.tr, key, await prompt(c), **params))
+
+
+# --- typed input -----------------------------------------------------------------------------
+
+
+async def on_message(c: Ctx, msg: Incoming) -> None:
+    if c.conv.step != "complaint":
+        hint = "common.media_not_expected" if msg.kind == "media" else "patient.press_button"
+        await c.reject(hint, await prompt(c))
+        return
+    try:
+        if msg.kind != "text":
+            raise NeedText
+        complaint = validate_free_text(
+            msg.text, max_len=render.COMPLAINT_MAX, min_len=COMPLAINT_MIN
+        )
+    except NeedText:
+        await c.reject("common.media_not_expected", await prompt(c))
+        return
+    except InvalidInput as exc:
+        await c.reject(exc.key, await prompt(c))
+        return
+    service = _service(c)
+    assert service is not None
+    days = await _days(c, service)
+    if not days:
+        await c.end()
+        await c.say(render.no_days(c.tr, c.config))
+        return
+    await goto(c, "day", complaint=complaint)

@@ -1,0 +1,268 @@
+"""/data_saya (flow "p.data"): a readable copy of everything stored, corrections, deletion.
+
+Steps: menu → export (documents sent at once) | fixp → fixf → fixv (one profile field) | delete.
+Staff accounts may export their data; their deletion goes through the clinic head.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from bot.handlers.patient_fields import (
+    InvalidInput,
+    NeedButton,
+    NeedText,
+    read_location,
+    read_text_field,
+)
+from bot.handlers.patient_flow import Ctx, Incoming, int_arg
+from bot.messages import Reply
+from bot.render import patient as render
+from bot.turn import Turn
+from db.services import audit, conversation
+from db.services import data_rights as rights_service
+from db.services.patients import MyPatient, apply_correction, my_patient, my_patients
+
+FLOW = "p.data"
+STAFF_ROLES = frozenset({"nurse", "head", "admin"})
+
+
+async def begin(turn: Turn, now: datetime) -> None:
+    account = turn.require_account()
+    conv = await conversation.begin(turn.session, account.id, FLOW, "menu", {}, now)
+    await turn.reply(await prompt(Ctx(turn, conv, now)))
+
+
+def _is_staff(c: Ctx) -> bool:
+    return bool(c.turn.roles & STAFF_ROLES)
+
+
+def _profile(m: MyPatient) -> dict[str, object]:
+    p = m.patient
+    return {
+        "name": p.full_name,
+        "phone": p.phone,
+        "birth": p.birth_date.isoformat() if p.birth_date else None,
+        "nik": p.nik,
+        "address": p.address,
+        "kel": p.kelurahan,
+        "rtrw": p.rt_rw,
+        "landmark": p.landmark,
+        "lat": p.lat,
+        "lon": p.lon,
+    }
+
+
+def _who(c: Ctx, m: MyPatient) -> str:
+    return render.who_plain(c.tr, m.patient.full_name, m.label, m.is_self)
+
+
+async def _chosen(c: Ctx) -> MyPatient | None:
+    pid = c.data.get("pid")
+    if pid is None:
+        return None
+    return await my_patient(c.session, c.account.id, c.clinic_id, int(pid))
+
+
+async def prompt(c: Ctx) -> Reply:
+    tr, nonce, step = c.tr, c.nonce, c.conv.step
+    if step == "menu":
+        mine = await my_patients(c.session, c.account.id, c.clinic_id)
+        return render.data_menu(tr, nonce, can_fix=bool(mine), can_delete=not _is_staff(c))
+    if step == "fixp":
+        mine = await my_patients(c.session, c.account.id, c.clinic_id)
+        return render.choose_patient_to_fix(tr, nonce, [(m.patient.id, _who(c, m)) for m in mine])
+    if step == "delete":
+        return render.delete_ask(tr, nonce, c.config)
+    chosen = await _chosen(c)
+    if chosen is None:
+        return Reply(tr("patient.data.nothing_to_fix"))
+    if step == "fixf":
+        return render.fix_field(tr, nonce, _who(c, chosen), _profile(chosen))
+    field = str(c.data.get("field"))
+    if field == "kel":
+        return render.kelurahan_prompt(
+            tr, nonce, c.config.clinic.service_area, "patient.data.fix_value"
+        )
+    if field == "loc":
+        return render.location_prompt(tr)
+    if field == "phone":
+        return render.phone_prompt(tr, chosen.is_self)
+    return render.text_prompt(
+        tr,
+        nonce,
+        "patient.data.fix_value_typed",
+        skip=field == "nik",
+        field=tr(f"patient.data.field.{field}"),
+    )
+
+
+async def goto(c: Ctx, step: str, **changes: object) -> None:
+    c.advance(step, **changes)
+    await c.say(await prompt(c))
+
+
+async def on_button(c: Ctx, action: str, args: list[str]) -> None:
+    step = c.conv.step
+    if step == "menu" and action == "ex":
+        await c.accepted_press()
+        await _export(c)
+    elif step == "menu" and action == "fx":
+        mine = await my_patients(c.session, c.account.id, c.clinic_id)
+        if not mine:
+            c.answer("patient.data.nothing_to_fix")
+            return
+        await c.accepted_press()
+        if len(mine) == 1:
+            await goto(c, "fixf", pid=mine[0].patient.id)
+        else:
+            await goto(c, "fixp")
+    elif step == "menu" and action == "del":
+        await c.accepted_press()
+        if _is_staff(c):
+            await c.end()
+            await c.say(Reply(c.tr("patient.data.staff_no_delete")))
+        else:
+            await goto(c, "delete")
+    elif step == "fixp" and action == "p":
+        picked = await my_patient(c.session, c.account.id, c.clinic_id, int_arg(args))
+        if picked is None:
+            c.not_yours()
+            return
+        await c.accepted_press()
+        await goto(c, "fixf", pid=picked.patient.id)
+    elif step == "fixf" and action == "f" and len(args) == 1 and args[0] in render.FIELDS:
+        await c.accepted_press()
+        await goto(c, "fixv", field=args[0])
+    elif step == "fixv" and action == "k" and c.data.get("field") == "kel" and len(args) == 1:
+        await _kelurahan(c, args[0])
+    elif step == "fixv" and action == "skip" and c.data.get("field") == "nik":
+        await c.accepted_press()
+        await _apply(c, (None, None))
+    elif step == "delete" and action == "delok":
+        await c.accepted_press()
+        await _delete(c)
+    else:
+        c.stale()
+
+
+async def _export(c: Ctx) -> None:
+    data = await rights_service.export(c.session, c.account, c.clinic_id)
+    await audit.append(
+        c.session,
+        clinic_id=c.clinic_id,
+        actor_account_id=c.account.id,
+        actor_role="self",
+        action=audit.EXPORT,
+        subject=f"data_saya:account:{c.account.id}",
+        at=c.now,
+    )
+    await c.end()
+    stamp = c.now.astimezone(c.config.clinic.tz).strftime("%Y%m%d")
+    text = render.export_document(c.tr, c.config, data, c.now).encode("utf-8")
+    machine = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    chat_id = c.turn.chat_id
+    assert chat_id is not None
+    for body, name, caption in (
+        (text, f"data-saya-{stamp}.txt", render.export_caption(c.tr, c.config)),
+        (machine, f"data-saya-{stamp}.json", c.tr("patient.export.caption_json")),
+    ):
+        await c.turn.call(
+            "sendDocument",
+            {
+                "chat_id": chat_id,
+                "caption": caption,
+                "parse_mode": "HTML",
+                "__attachment__": {"field": "document", "filename": name},
+            },
+            chat_id=chat_id,
+            kind="data_export",
+            account_id=c.account.id,
+            attachment=body,
+        )
+
+
+async def _kelurahan(c: Ctx, arg: str) -> None:
+    area = c.config.clinic.service_area
+    if arg == "x":
+        await c.accepted_press()
+        await c.end()
+        await c.say(render.out_of_area(c.tr, c.config))
+        return
+    if not arg.isdigit() or int(arg) >= len(area):
+        c.stale()
+        return
+    await c.accepted_press()
+    await _apply(c, area[int(arg)])
+
+
+async def _apply(c: Ctx, value: object) -> None:
+    chosen = await _chosen(c)
+    if chosen is None:
+        c.stale()
+        return
+    apply_correction(chosen.patient, str(c.data["field"]), value, c.now)
+    await c.end()
+    await c.say(Reply(c.tr("patient.data.fixed"), remove_keyboard=True))
+
+
+async def _delete(c: Ctx) -> None:
+    report = await rights_service.delete_my_data(c.session, c.config, c.account, c.clinic_id, c.now)
+    await c.say(
+        render.deleted(
+            c.tr,
+            c.config,
+            removed=report.patients_removed,
+            unlinked=report.patients_unlinked,
+            cancelled_visits=report.visits_cancelled,
+            kept_visits=report.visits_kept,
+        )
+    )
+
+
+async def on_message(c: Ctx, msg: Incoming) -> None:
+    step, field = c.conv.step, str(c.data.get("field"))
+    if step != "fixv":
+        hint = "common.media_not_expected" if msg.kind == "media" else "patient.press_button"
+        await c.reject(hint, await prompt(c))
+        return
+    chosen = await _chosen(c)
+    if chosen is None:
+        await c.end()
+        await c.say(Reply(c.tr("patient.data.nothing_to_fix")))
+        return
+    try:
+        if field == "loc":
+            if msg.kind == "text" and msg.text.strip().casefold() in _skip_words():
+                await _apply(c, (None, None))
+                return
+            loc = read_location(msg)
+            await _apply(c, (loc["lat"], loc["lon"]))
+            return
+        p = chosen.patient
+        known = {
+            "nik": p.nik,
+            "birth": p.birth_date.isoformat() if isinstance(p.birth_date, date) else None,
+        }
+        changes = read_text_field(field, msg, c.today, known)
+    except InvalidInput as exc:
+        await c.reject(exc.key, await prompt(c))
+        return
+    except NeedText:
+        await c.reject("common.media_not_expected", await prompt(c))
+        return
+    except NeedButton:
+        hint = "patient.reg.location_hint" if field == "loc" else "patient.press_button"
+        await c.reject(hint, await prompt(c))
+        return
+    if field == "nik":
+        await _apply(c, (changes["nik"], changes["sex"]))
+    else:
+        await _apply(c, changes[field])
+
+
+def _skip_words() -> set[str]:
+    from bot.handlers.patient_register import skip_words
+
+    return skip_words()

@@ -1,0 +1,188 @@
+"""The family side's conversation engine: step context, input kinds, callback parsing.
+
+Every multi-step flow (registration, booking, my visits, data rights, feedback comment) keeps its
+state in the `conversations` row (db.services.conversation). A flow module exports `FLOW` (its
+name), `prompt(c)` (the current step's question, read-only), `on_button(c, action, args)` and
+`on_message(c, incoming)`. Handlers refuse bad input with `c.reject(...)`, which repeats the
+question with a short hint and writes nothing.
+
+Inline buttons of a step: ``pc:<nonce>:<action>[:<arg>]``. The nonce changes at every step, so a
+button from an older message, a forged one, or one from before a restart that has since moved on
+is answered "stale" and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from telegram import Message
+
+from bot.callbacks import BadCallback, decode_int
+from bot.i18n import Translator
+from bot.messages import Reply
+from bot.render import patient as render
+from bot.turn import Turn
+from db.models import Account, Conversation
+from db.services import conversation
+
+if TYPE_CHECKING:
+    from homecare.config import Config
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message reduced to what flows read: text, a shared contact or location, or other media."""
+
+    kind: str  # text | contact | location | media
+    text: str = ""
+    phone: str = ""
+    lat: float = 0.0
+    lon: float = 0.0
+
+
+def incoming(message: Message) -> Incoming:
+    if message.contact is not None:
+        return Incoming("contact", phone=message.contact.phone_number or "")
+    if message.location is not None:
+        return Incoming("location", lat=message.location.latitude, lon=message.location.longitude)
+    if message.text is not None:
+        return Incoming("text", text=message.text)
+    return Incoming("media")
+
+
+@dataclass
+class Ctx:
+    """One update inside a flow: the turn, the conversation row, and `now`."""
+
+    turn: Turn
+    conv: Conversation
+    now: datetime
+    query_id: str | None = None
+    _answered: bool = field(default=False)
+
+    @property
+    def account(self) -> Account:
+        return self.turn.require_account()
+
+    @property
+    def tr(self) -> Translator:
+        return self.turn.tr
+
+    @property
+    def config(self) -> Config:
+        return self.turn.config
+
+    @property
+    def session(self) -> Any:
+        return self.turn.session
+
+    @property
+    def clinic_id(self) -> int:
+        return self.turn.clinic_id
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.conv.data or {}
+
+    @property
+    def nonce(self) -> str:
+        return self.conv.nonce
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.config.clinic.tz).date()
+
+    async def say(self, reply: Reply) -> None:
+        await self.turn.reply(reply)
+
+    def answer(self, key: str | None = None, **params: str) -> None:
+        if self.query_id is not None and not self._answered:
+            self.turn.answer(self.query_id, self.tr(key, **params) if key else None)
+            self._answered = True
+
+    def stale(self) -> None:
+        """A button that does not belong to this step: answered, nothing changes."""
+        self.answer("common.stale_button")
+
+    def not_yours(self) -> None:
+        self.answer("common.not_your_button")
+
+    async def accepted_press(self) -> None:
+        """Take the buttons off the message just pressed, so it cannot be pressed again."""
+        if self.query_id is None or self.turn.chat_id is None:
+            return
+        message_id = self.turn_message_id
+        if message_id is None:
+            return
+        await self.turn.call(
+            "editMessageReplyMarkup",
+            {
+                "chat_id": self.turn.chat_id,
+                "message_id": message_id,
+                "reply_markup": {"inline_keyboard": []},
+            },
+            chat_id=self.turn.chat_id,
+            kind="markup",
+        )
+
+    turn_message_id: int | None = None
+
+    def advance(self, step: str, **changes: Any) -> None:
+        conversation.advance(self.conv, step, self.now, **changes)
+
+    async def end(self) -> None:
+        await conversation.finish(self.session, self.conv)
+
+    async def reject(self, hint_key: str, prompt: Reply, **params: str) -> None:
+        """Refuse the input: say why and ask again (the conversation row is not touched)."""
+        if self.query_id is not None:
+            self.answer(hint_key, **params)
+            return
+        await self.say(render.with_hint(self.tr, hint_key, prompt, **params))
+
+
+class Flow(Protocol):
+    FLOW: str
+
+    async def prompt(self, c: Ctx) -> Reply: ...
+
+    async def on_button(self, c: Ctx, action: str, args: list[str]) -> None: ...
+
+    async def on_message(self, c: Ctx, msg: Incoming) -> None: ...
+
+
+def parse_step_callback(data: str | None) -> tuple[str, str, list[str]]:
+    """``pc:<nonce>:<action>[:<arg>...]`` → (nonce, action, args); BadCallback otherwise."""
+    if not data or len(data.encode()) > 64:
+        raise BadCallback(data)
+    parts = data.split(":")
+    if len(parts) < 3 or len(parts) > 5 or parts[0] != render.STEP_PREFIX:
+        raise BadCallback(data)
+    nonce, action, args = parts[1], parts[2], parts[3:]
+    if not (nonce.isalnum() and len(nonce) == conversation.NONCE_LENGTH):
+        raise BadCallback(data)
+    if not action.isalnum() or len(action) > 8:
+        raise BadCallback(data)
+    return nonce, action, args
+
+
+def int_arg(args: list[str], index: int = 0) -> int:
+    """An integer argument of a button, or BadCallback."""
+    if len(args) <= index:
+        raise BadCallback("missing argument")
+    return decode_int(args[index])
+
+
+def day_arg(args: list[str]) -> date:
+    if len(args) != 1 or len(args[0]) != 8 or not args[0].isdigit():
+        raise BadCallback("bad day")
+    try:
+        return date(int(args[0][:4]), int(args[0][4:6]), int(args[0][6:]))
+    except ValueError:
+        raise BadCallback("bad day") from None
+
+
+StepHandler = Callable[[Ctx], Awaitable[None]]

@@ -1,0 +1,348 @@
+"""Consent and registration (flow "p.reg"), and /pasien.
+
+Steps: list (/pasien) → consent → who (myself / a family member) → [label → consent on behalf] →
+name → phone → birth → nik → address → kel → rtrw → landmark → loc → confirm. Answers live in
+the conversation until the summary is confirmed; then one transaction stores the patient, the
+link, the consent for that patient and the role. A kelurahan outside the service area ends the
+flow with where to go instead, and stores nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from bot.handlers.patient_fields import (
+    InvalidInput,
+    NeedButton,
+    NeedText,
+    read_kelurahan_text,
+    read_label,
+    read_location,
+    read_text_field,
+)
+from bot.handlers.patient_flow import Ctx, Incoming
+from bot.i18n import LANGUAGES, t
+from bot.messages import Reply
+from bot.render import patient as render
+from bot.turn import Turn
+from db.services import consent as consent_service
+from db.services import conversation
+from db.services.patients import my_patients
+from db.services.registration import PatientDraft, draft_complete, register_patient
+
+FLOW = "p.reg"
+
+# Steps answered by typing one profile field, in order, and the step after each.
+TEXT_STEPS = ("name", "phone", "birth", "nik", "address", "rtrw", "landmark")
+NEXT = {
+    "name": "phone",
+    "phone": "birth",
+    "birth": "nik",
+    "nik": "address",
+    "address": "kel",
+    "kel": "rtrw",
+    "rtrw": "landmark",
+    "landmark": "loc",
+    "loc": "confirm",
+}
+PROFILE_KEYS = (
+    "name",
+    "phone",
+    "birth",
+    "nik",
+    "sex",
+    "address",
+    "kel",
+    "rtrw",
+    "landmark",
+    "lat",
+    "lon",
+)
+
+
+def skip_words() -> set[str]:
+    return {t(lang, "patient.skip").casefold() for lang in LANGUAGES}
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+async def begin(
+    turn: Turn,
+    now: datetime,
+    *,
+    then: str | None = None,
+    add: bool = False,
+    lead: Reply | None = None,
+) -> None:
+    """Start registering: consent first (unless given for this version), then who it is for.
+
+    `lead` (e.g. the welcome) goes above the first question, in the same message.
+    """
+    account = turn.require_account()
+    version = turn.config.privacy.consent_version
+    data: dict[str, Any] = {"then": then} if then else {}
+    if not await consent_service.has_account_consent(turn.session, account.id, version):
+        text = render.consent_text(turn.tr, turn.config)
+        data.update(ch=consent_service.text_hash(text), cl=turn.language)
+        conv = await conversation.begin(turn.session, account.id, FLOW, "consent", data, now)
+        await turn.reply(render.joined(lead, render.consent_prompt(turn.tr, text, conv.nonce)))
+        return
+    conv = await conversation.begin(turn.session, account.id, FLOW, "who", data, now)
+    c = Ctx(turn, conv, now)
+    if add or await _has_self(c):
+        c.advance("label", rel="caregiver")
+    await c.say(render.joined(lead, await prompt(c)))
+
+
+async def begin_list(turn: Turn, now: datetime) -> None:
+    """/pasien: the patients this account manages, and "add a patient"."""
+    account = turn.require_account()
+    conv = await conversation.begin(turn.session, account.id, FLOW, "list", {}, now)
+    await turn.reply(await prompt(Ctx(turn, conv, now)))
+
+
+async def _has_self(c: Ctx) -> bool:
+    return any(m.is_self for m in await my_patients(c.session, c.account.id, c.clinic_id))
+
+
+# --- prompts ---------------------------------------------------------------------------------
+
+
+def _label(c: Ctx) -> str:
+    return str(c.data.get("label") or "")
+
+
+async def prompt(c: Ctx) -> Reply:
+    tr, nonce, step = c.tr, c.nonce, c.conv.step
+    for_self = c.data.get("rel") == "self"
+    if step == "list":
+        mine = await my_patients(c.session, c.account.id, c.clinic_id)
+        return render.patients_list(
+            tr, nonce, [(m.patient.full_name, m.label, m.is_self) for m in mine]
+        )
+    if step == "consent":
+        return render.consent_prompt(tr, render.consent_text(tr, c.config), nonce)
+    if step == "who":
+        return render.who_prompt(tr, nonce, await _has_self(c))
+    if step == "label":
+        return render.text_prompt(tr, nonce, "patient.reg.label")
+    if step == "pconsent":
+        return render.consent_prompt(tr, render.on_behalf_text(tr, c.config, _label(c)), nonce)
+    if step == "name":
+        if for_self:
+            return render.text_prompt(tr, nonce, "patient.reg.name_self")
+        return render.text_prompt(tr, nonce, "patient.reg.name_other", label=_escaped_label(c))
+    if step == "phone":
+        return render.phone_prompt(tr, for_self)
+    if step == "birth":
+        return render.birth_prompt(tr)
+    if step == "nik":
+        return render.text_prompt(tr, nonce, "patient.reg.nik", skip=True)
+    if step == "address":
+        return render.text_prompt(tr, nonce, "patient.reg.address")
+    if step == "kel":
+        return render.kelurahan_prompt(
+            tr, nonce, c.config.clinic.service_area, "patient.reg.kelurahan"
+        )
+    if step == "rtrw":
+        return render.text_prompt(tr, nonce, "patient.reg.rtrw")
+    if step == "landmark":
+        return render.text_prompt(tr, nonce, "patient.reg.landmark")
+    if step == "loc":
+        return render.location_prompt(tr)
+    return render.reg_summary(tr, nonce, c.data)
+
+
+def _escaped_label(c: Ctx) -> str:
+    return escape(_label(c))
+
+
+async def goto(c: Ctx, step: str, **changes: Any) -> None:
+    c.advance(step, **changes)
+    await c.say(await prompt(c))
+
+
+async def _go_label(c: Ctx) -> None:
+    await goto(c, "label", rel="caregiver")
+
+
+# --- buttons ---------------------------------------------------------------------------------
+
+
+async def on_button(c: Ctx, action: str, args: list[str]) -> None:
+    step = c.conv.step
+    if step == "list" and action == "add":
+        await c.accepted_press()
+        if await _needs_consent(c):
+            await begin(c.turn, c.now, add=True)
+            return
+        await _go_label(c)
+    elif step == "consent" and action in ("ok", "no"):
+        await c.accepted_press()
+        await _account_consent(c, action == "ok")
+    elif step == "who" and action == "me" and not await _has_self(c):
+        await c.accepted_press()
+        await goto(c, "name", rel="self")
+    elif step == "who" and action == "fam":
+        await c.accepted_press()
+        await _go_label(c)
+    elif step == "pconsent" and action in ("ok", "no"):
+        await c.accepted_press()
+        if action == "ok":
+            await goto(c, "name")
+        else:
+            label = _label(c)
+            await c.end()
+            await c.say(render.on_behalf_refused(c.tr, c.config, label))
+    elif step == "nik" and action == "skip":
+        await c.accepted_press()
+        await goto(c, "address", nik=None, sex=None)
+    elif step == "kel" and action == "k" and len(args) == 1:
+        await _kelurahan(c, args[0])
+    elif step == "confirm" and action == "save":
+        await c.accepted_press()
+        await _save(c)
+    elif step == "confirm" and action == "redo":
+        await c.accepted_press()
+        await goto(c, "name", **{k: None for k in PROFILE_KEYS})
+    else:
+        c.stale()
+
+
+async def _needs_consent(c: Ctx) -> bool:
+    version = c.config.privacy.consent_version
+    return not await consent_service.has_account_consent(c.session, c.account.id, version)
+
+
+async def _account_consent(c: Ctx, agreed: bool) -> None:
+    if not agreed:
+        # Refusal stores nothing: the conversation row goes too.
+        await c.end()
+        await c.say(render.consent_refused(c.tr, c.config))
+        return
+    await consent_service.record(
+        c.session,
+        account_id=c.account.id,
+        patient_id=None,
+        version=c.config.privacy.consent_version,
+        shown_hash=str(c.data["ch"]),
+        language=str(c.data.get("cl") or c.turn.language),
+        now=c.now,
+    )
+    if c.data.get("then") == "book" and await my_patients(c.session, c.account.id, c.clinic_id):
+        from bot.handlers import patient_booking
+
+        await patient_booking.begin(c.turn, c.now)
+        return
+    if await _has_self(c):
+        await _go_label(c)
+        return
+    await goto(c, "who", ch=None, cl=None)
+
+
+async def _kelurahan(c: Ctx, arg: str) -> None:
+    area = c.config.clinic.service_area
+    if arg == "x":
+        await c.accepted_press()
+        await c.end()
+        await c.say(render.out_of_area(c.tr, c.config))
+        return
+    if not arg.isdigit() or int(arg) >= len(area):
+        c.stale()
+        return
+    await c.accepted_press()
+    await goto(c, "rtrw", kel=area[int(arg)])
+
+
+async def _save(c: Ctx) -> None:
+    data = c.data
+    if not draft_complete(data):
+        await goto(c, "name")
+        return
+    relation = "self" if data.get("rel") == "self" else "caregiver"
+    if relation == "self" and await _has_self(c):
+        relation = "caregiver"
+    version = c.config.privacy.consent_version
+    if relation == "self":
+        # Registering oneself is covered by the text the account agreed to: same hash.
+        own = await consent_service.account_consent(c.session, c.account.id, version)
+        if own is None:
+            await begin(c.turn, c.now, then=data.get("then"))
+            return
+        shown_hash, shown_language = own.text_hash, own.language
+    else:
+        shown_hash = str(data.get("pch") or "")
+        shown_language = str(data.get("pcl") or c.turn.language)
+    patient = await register_patient(
+        c.session,
+        account=c.account,
+        clinic_id=c.clinic_id,
+        draft=PatientDraft.from_data(data),
+        relation=relation,
+        label=data.get("label") if relation == "caregiver" else None,
+        consent_version=version,
+        consent_hash=shown_hash,
+        language=shown_language,
+        now=c.now,
+    )
+    then_booking = data.get("then") == "book"
+    who = c.tr("patient.you") if relation == "self" else _label(c)
+    await c.end()
+    await c.say(render.registered(c.tr, who, patient.id, then_booking))
+    if then_booking:
+        from bot.handlers import patient_booking
+
+        await patient_booking.begin(c.turn, c.now, patient_id=patient.id)
+
+
+# --- typed input -----------------------------------------------------------------------------
+
+
+async def on_message(c: Ctx, msg: Incoming) -> None:
+    step = c.conv.step
+    try:
+        if step == "label":
+            changes = read_label(msg)
+            text = render.on_behalf_text(c.tr, c.config, changes["label"])
+            c.advance(
+                "pconsent", pch=consent_service.text_hash(text), pcl=c.turn.language, **changes
+            )
+            await c.say(render.consent_prompt(c.tr, text, c.nonce))
+        elif step in TEXT_STEPS:
+            changes = read_text_field(step, msg, c.today, c.data)
+            await goto(c, NEXT[step], **changes)
+        elif step == "kel":
+            changes = read_kelurahan_text(msg, c.config.clinic.service_area)
+            await goto(c, NEXT[step], **changes)
+        elif step == "loc":
+            await _location(c, msg)
+        else:
+            raise NeedButton
+    except InvalidInput as exc:
+        await c.reject(exc.key, await prompt(c))
+    except NeedText:
+        await c.reject("common.media_not_expected", await prompt(c))
+    except NeedButton:
+        await c.reject(_button_hint(step), await prompt(c))
+
+
+def _button_hint(step: str) -> str:
+    if step == "phone":
+        return "patient.reg.phone_hint"
+    if step == "loc":
+        return "patient.reg.location_hint"
+    return "patient.press_button"
+
+
+async def _location(c: Ctx, msg: Incoming) -> None:
+    if msg.kind == "text" and msg.text.strip().casefold() in skip_words():
+        c.advance("confirm", lat=None, lon=None)
+        await c.say(render.keyboard_gone(c.tr, "patient.reg.location_skipped"))
+    else:
+        changes = read_location(msg)
+        c.advance("confirm", **changes)
+        await c.say(render.keyboard_gone(c.tr, "patient.reg.location_saved"))
+    await c.say(await prompt(c))

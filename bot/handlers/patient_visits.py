@@ -1,0 +1,251 @@
+"""/kunjungan_saya (flow "p.visits"): upcoming and past visits; cancel with a reason; reschedule.
+
+Steps: list → reason (cancel) | rday → rwin → rconfirm (reschedule). Visit ids in buttons are
+checked against the account's own patients every time (a forged id gets "not your button").
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.handlers.patient_fields import NeedText
+from bot.handlers.patient_flow import Ctx, Incoming, day_arg, int_arg
+from bot.i18n import Translator
+from bot.messages import Reply
+from bot.render import patient as render
+from bot.turn import Turn
+from db.models import Nurse
+from db.services import booking as booking_service
+from db.services import conversation
+from db.services import my_visits as visits_service
+from scheduler.booking import TimeWindow
+from scheduler.identity import InvalidInput, validate_free_text
+
+FLOW = "p.visits"
+REASON_MIN = 3
+
+
+async def begin(turn: Turn, now: datetime) -> None:
+    account = turn.require_account()
+    conv = await conversation.begin(turn.session, account.id, FLOW, "list", {}, now)
+    c = Ctx(turn, conv, now)
+    reply = await prompt(c)
+    if not reply.buttons:
+        # Nothing to press: no conversation to keep.
+        await c.end()
+    await c.say(reply)
+
+
+async def _nurse_name(c: Ctx, nurse_id: int | None) -> str | None:
+    if nurse_id is None:
+        return None
+    nurse = await c.session.get(Nurse, nurse_id)
+    return nurse.name if nurse is not None else None
+
+
+def _who(c: Ctx, item: visits_service.VisitItem) -> str:
+    m = item.patient
+    return render.who_plain(c.tr, m.patient.full_name, m.label, m.is_self)
+
+
+async def _item(c: Ctx) -> visits_service.VisitItem | None:
+    vid = c.data.get("vid")
+    if vid is None:
+        return None
+    return await visits_service.visit_item(
+        c.session, c.config, c.account.id, c.clinic_id, int(vid), c.now
+    )
+
+
+def _windows(c: Ctx) -> tuple[TimeWindow, ...]:
+    return booking_service.rules_for(c.config).windows
+
+
+async def _days(c: Ctx, item: visits_service.VisitItem) -> list[date]:
+    service = c.config.service(item.visit.service_type)
+    if service is None:
+        return []
+    return await booking_service.days_for_service(c.session, c.config, c.clinic_id, service, c.now)
+
+
+async def prompt(c: Ctx) -> Reply:
+    tr, nonce, step = c.tr, c.nonce, c.conv.step
+    if step == "list":
+        mine = await visits_service.list_visits(
+            c.session, c.config, c.account.id, c.clinic_id, c.now
+        )
+        upcoming = [
+            (
+                i.visit,
+                _who(c, i),
+                i.can_cancel,
+                i.can_reschedule,
+                await _nurse_name(c, i.visit.nurse_id),
+            )
+            for i in mine.upcoming
+        ]
+        past = [(i.visit, _who(c, i), await _nurse_name(c, i.visit.nurse_id)) for i in mine.past]
+        return render.my_visits(tr, nonce, c.config, upcoming, past)
+    item = await _item(c)
+    if item is None:
+        return Reply(tr("patient.visits.closed"))
+    if step == "reason":
+        return render.cancel_ask(tr, nonce, item.visit)
+    if step == "rday":
+        days = await _days(c, item)
+        return (
+            render.move_day(tr, nonce, item.visit, days) if days else render.no_days(tr, c.config)
+        )
+    day = date.fromisoformat(str(c.data["day"]))
+    if step == "rwin":
+        windows = await booking_service.windows_for_day(
+            c.session, c.config, c.clinic_id, day, c.now
+        )
+        return render.choose_window(tr, nonce, day, windows, _windows(c))
+    window = TimeWindow.parse(str(c.data["win"]))
+    return render.move_summary(tr, nonce, item.visit, day, window)
+
+
+async def goto(c: Ctx, step: str, **changes: object) -> None:
+    c.advance(step, **changes)
+    await c.say(await prompt(c))
+
+
+async def on_button(c: Ctx, action: str, args: list[str]) -> None:
+    step = c.conv.step
+    if step == "list" and action in ("x", "r"):
+        await _pick(c, action, int_arg(args))
+    elif step == "reason" and action == "rs":
+        index = int_arg(args)
+        if index >= len(render.CANCEL_REASONS):
+            c.stale()
+            return
+        # Stored in the clinic's language: heads read the reason.
+        reason = Translator("id")(f"patient.visits.reason.{render.CANCEL_REASONS[index]}")
+        await _cancel(c, reason)
+    elif step == "rday" and action == "d":
+        await _move_day(c, day_arg(args))
+    elif step == "rwin" and action == "w":
+        await _move_window(c, int_arg(args))
+    elif step == "rconfirm" and action == "go":
+        await _move(c)
+    else:
+        c.stale()
+
+
+async def _pick(c: Ctx, action: str, visit_id: int) -> None:
+    item = await visits_service.visit_item(
+        c.session, c.config, c.account.id, c.clinic_id, visit_id, c.now
+    )
+    if item is None:
+        c.not_yours()
+        return
+    allowed = item.can_cancel if action == "x" else item.can_reschedule
+    if not allowed:
+        c.answer("patient.visits.too_late", phone=c.config.clinic.phone)
+        return
+    if action == "r" and not await _days(c, item):
+        c.answer("patient.visits.no_days")
+        return
+    await c.accepted_press()
+    await goto(c, "reason" if action == "x" else "rday", vid=visit_id)
+
+
+async def _cancel(c: Ctx, reason: str) -> None:
+    item = await _item(c)
+    if item is None:
+        c.stale()
+        return
+    result = await visits_service.cancel_visit(
+        c.session, config=c.config, account=c.account, item=item, reason=reason, now=c.now
+    )
+    await c.accepted_press()
+    await c.end()
+    if result.ok:
+        await c.say(render.cancelled(c.tr, item.visit))
+    else:
+        await c.say(Reply(c.tr(str(result.refusal), **(result.params or {}))))
+
+
+async def _move_day(c: Ctx, day: date) -> None:
+    item = await _item(c)
+    if item is None:
+        c.stale()
+        return
+    if day not in await _days(c, item):
+        c.answer("booking.refused.no_capacity")
+        return
+    windows = await booking_service.windows_for_day(c.session, c.config, c.clinic_id, day, c.now)
+    if not windows:
+        c.answer("patient.book.no_windows")
+        return
+    await c.accepted_press()
+    await goto(c, "rwin", day=day.isoformat())
+
+
+async def _move_window(c: Ctx, index: int) -> None:
+    all_windows = _windows(c)
+    if index >= len(all_windows) or "day" not in c.data:
+        c.stale()
+        return
+    day = date.fromisoformat(str(c.data["day"]))
+    window = all_windows[index]
+    offered = await booking_service.windows_for_day(c.session, c.config, c.clinic_id, day, c.now)
+    if window not in offered:
+        c.answer("booking.refused.too_late")
+        return
+    item = await _item(c)
+    if item is not None and (day, window) == (item.visit.day, item.window):
+        c.answer("patient.visits.same_slot")
+        return
+    await c.accepted_press()
+    await goto(c, "rconfirm", win=window.key)
+
+
+async def _move(c: Ctx) -> None:
+    item = await _item(c)
+    if item is None or "day" not in c.data or "win" not in c.data:
+        c.stale()
+        return
+    day = date.fromisoformat(str(c.data["day"]))
+    window = TimeWindow.parse(str(c.data["win"]))
+    result = await visits_service.reschedule_visit(
+        c.session,
+        config=c.config,
+        account=c.account,
+        item=item,
+        day=day,
+        window=window,
+        now=c.now,
+    )
+    await c.accepted_press()
+    if result.ok:
+        await c.end()
+        await c.say(render.moved(c.tr, item.visit))
+        return
+    params = result.params or {}
+    if result.refusal and result.refusal.startswith("booking.refused."):
+        # The day filled up meanwhile: pick again.
+        c.advance("rday", day=None, win=None)
+        await c.say(render.with_hint(c.tr, result.refusal, await prompt(c), **params))
+        return
+    await c.end()
+    await c.say(Reply(c.tr(str(result.refusal), **params)))
+
+
+async def on_message(c: Ctx, msg: Incoming) -> None:
+    if c.conv.step != "reason":
+        hint = "common.media_not_expected" if msg.kind == "media" else "patient.press_button"
+        await c.reject(hint, await prompt(c))
+        return
+    try:
+        if msg.kind != "text":
+            raise NeedText
+        reason = validate_free_text(msg.text, max_len=render.REASON_MAX, min_len=REASON_MIN)
+    except NeedText:
+        await c.reject("common.media_not_expected", await prompt(c))
+        return
+    except InvalidInput as exc:
+        await c.reject(exc.key, await prompt(c))
+        return
+    await _cancel(c, reason)

@@ -1,0 +1,449 @@
+"""Booking a home visit: offered days and windows, danger-sign referrals, the booking itself.
+
+Capacity is real: each clinic day has one `DayCapacity` row of remaining nurse-minutes, created on
+first use from the nurses' shifts and leave (`scheduler.booking.day_capacity_minutes`, minus what
+is already booked). A booking takes its minutes with one conditional UPDATE
+(`remaining_min >= needed`) inside the booking transaction, so of two families racing for the last
+place exactly one succeeds — on SQLite (BEGIN IMMEDIATE serialises writers) and on PostgreSQL
+(the row lock makes the second UPDATE re-check the condition after the first commits).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from random import Random
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from bot.messages import to_payload
+from bot.render.patient import head_emergency_alert
+from db.models import (
+    Account,
+    ClinicClosure,
+    DayCapacity,
+    EmergencyReferral,
+    Nurse,
+    NurseLeave,
+    Patient,
+    StaffTask,
+    Visit,
+)
+from db.services import outbox
+from db.services.patients import head_accounts
+from db.services.reminders import sync_visit_reminders
+from db.services.visit_status import record_created
+from homecare.config import Config, ServiceType
+from scheduler.booking import (
+    BookingDecision,
+    BookingRefusal,
+    BookingRules,
+    NurseShift,
+    TimeWindow,
+    check_booking,
+    day_capacity_minutes,
+    horizon,
+    new_request_code,
+    offered_days,
+    offered_windows,
+    visit_capacity_minutes,
+)
+from scheduler.visits import CAPACITY_STATUSES, OPEN_STATUSES, Actor
+
+WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+CAPACITY_STATUS_VALUES = [s.value for s in CAPACITY_STATUSES]
+OPEN_STATUS_VALUES = [s.value for s in OPEN_STATUSES]
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+
+def rules_for(config: Config, extra_closures: Iterable[date] = ()) -> BookingRules:
+    """The clinic's booking policy from configuration (plus closures stored in the database)."""
+    clinic, schedule = config.clinic, config.schedule
+    working = frozenset(WEEKDAY_INDEX[d] for d in clinic.working_days if d != "sun")
+    windows = tuple(sorted(TimeWindow.parse(w) for w in schedule.windows))
+    closures = frozenset(date.fromisoformat(d) for d in schedule.closures) | frozenset(
+        extra_closures
+    )
+    return BookingRules(
+        timezone=clinic.tz,
+        working_weekdays=working,
+        windows=windows,
+        horizon_days=schedule.horizon_days,
+        plan_at=schedule.plan_at,
+        closures=closures,
+        cancel_cutoff=timedelta(hours=schedule.cancel_cutoff_hours),
+    )
+
+
+async def load_rules(
+    session: AsyncSession, config: Config, clinic_id: int, now: datetime
+) -> BookingRules:
+    today = now.astimezone(config.clinic.tz).date()
+    closed = await session.scalars(
+        select(ClinicClosure.day).where(
+            ClinicClosure.clinic_id == clinic_id, ClinicClosure.day >= today
+        )
+    )
+    return rules_for(config, closed)
+
+
+def window_of(visit: Visit) -> TimeWindow:
+    return TimeWindow(visit.window_start, visit.window_end)
+
+
+def needed_minutes(service: ServiceType) -> int:
+    return visit_capacity_minutes(service.duration_min)
+
+
+# --- capacity ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A nurse on duty on one day, with her shift for that day."""
+
+    nurse_id: int
+    skills: frozenset[str]
+    shift: NurseShift
+
+
+async def duty_by_day(
+    session: AsyncSession, clinic_id: int, days: Sequence[date]
+) -> dict[date, list[Duty]]:
+    """Who works on each day: active nurses minus leave; a part-day leave shortens the shift.
+
+    Declared leave counts before a head approves it: the bot must not promise a nurse's time
+    that is likely to be taken away.
+    """
+    nurses = list(
+        await session.scalars(
+            select(Nurse).where(Nurse.clinic_id == clinic_id, Nurse.active.is_(True))
+        )
+    )
+    result: dict[date, list[Duty]] = {d: [] for d in days}
+    if not nurses or not days:
+        return result
+    leaves = list(
+        await session.scalars(
+            select(NurseLeave).where(
+                NurseLeave.nurse_id.in_([n.id for n in nurses]), NurseLeave.day.in_(list(days))
+            )
+        )
+    )
+    leave_of = {(lv.nurse_id, lv.day): lv for lv in leaves}
+    for day in days:
+        for nurse in nurses:
+            start, end = nurse.shift_start, nurse.shift_end
+            leave = leave_of.get((nurse.id, day))
+            if leave is not None:
+                if leave.available_from is None or leave.available_until is None:
+                    continue
+                start, end = max(start, leave.available_from), min(end, leave.available_until)
+            if start >= end:
+                continue
+            result[day].append(
+                Duty(
+                    nurse.id,
+                    frozenset(str(s) for s in nurse.skills or ()),
+                    NurseShift(nurse.id, start, end),
+                )
+            )
+    return result
+
+
+def has_skill(duties: Iterable[Duty], service: ServiceType) -> bool:
+    wanted = set(service.skills)
+    return any(wanted <= d.skills for d in duties)
+
+
+async def booked_minutes(session: AsyncSession, clinic_id: int, day: date) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Visit.capacity_min), 0)).where(
+            Visit.clinic_id == clinic_id,
+            Visit.day == day,
+            Visit.status.in_(CAPACITY_STATUS_VALUES),
+        )
+    )
+    return int(total or 0)
+
+
+def total_minutes(config: Config, duties: Iterable[Duty]) -> int:
+    return day_capacity_minutes(
+        [d.shift for d in duties], travel_share=config.planner.travel_allowance
+    )
+
+
+async def remaining_by_day(
+    session: AsyncSession,
+    config: Config,
+    clinic_id: int,
+    days: Sequence[date],
+    duties: dict[date, list[Duty]] | None = None,
+) -> dict[date, int]:
+    """Remaining minutes per day: the stored counter, or what it would be if created now.
+
+    Reads only; the row is created by the booking that first needs it.
+    """
+    stored = {
+        row.day: row.remaining_min
+        for row in await session.scalars(
+            select(DayCapacity).where(
+                DayCapacity.clinic_id == clinic_id, DayCapacity.day.in_(list(days))
+            )
+        )
+    }
+    missing = [d for d in days if d not in stored]
+    if missing:
+        duties = duties if duties is not None else await duty_by_day(session, clinic_id, missing)
+        for day in missing:
+            total = total_minutes(config, duties.get(day, []))
+            stored[day] = max(total - await booked_minutes(session, clinic_id, day), 0)
+    return stored
+
+
+async def ensure_day_capacity(
+    session: AsyncSession, config: Config, clinic_id: int, day: date, now: datetime
+) -> None:
+    """Create the day's counter from the nurses on duty, unless it exists (race-safe)."""
+    exists = await session.scalar(
+        select(DayCapacity.id).where(DayCapacity.clinic_id == clinic_id, DayCapacity.day == day)
+    )
+    if exists is not None:
+        return
+    duties = await duty_by_day(session, clinic_id, [day])
+    total = total_minutes(config, duties[day])
+    remaining = max(total - await booked_minutes(session, clinic_id, day), 0)
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DayCapacity)
+    await session.execute(
+        insert.values(
+            clinic_id=clinic_id, day=day, total_min=total, remaining_min=remaining, updated_at=now
+        ).on_conflict_do_nothing(index_elements=["clinic_id", "day"])
+    )
+
+
+async def recompute_day_capacity(
+    session: AsyncSession, config: Config, clinic_id: int, day: date, now: datetime
+) -> int:
+    """Set the day's counter again from the nurses on duty and the visits booked (call after a
+    nurse's leave, shift or activity changes). Returns the remaining minutes."""
+    await ensure_day_capacity(session, config, clinic_id, day, now)
+    duties = await duty_by_day(session, clinic_id, [day])
+    total = total_minutes(config, duties[day])
+    remaining = max(total - await booked_minutes(session, clinic_id, day), 0)
+    await session.execute(
+        update(DayCapacity)
+        .where(DayCapacity.clinic_id == clinic_id, DayCapacity.day == day)
+        .values(total_min=total, remaining_min=remaining, updated_at=now)
+    )
+    return remaining
+
+
+async def take_capacity(
+    session: AsyncSession, config: Config, clinic_id: int, day: date, minutes: int, now: datetime
+) -> bool:
+    """Take `minutes` from the day, atomically; False when not enough remains."""
+    await ensure_day_capacity(session, config, clinic_id, day, now)
+    result = await session.execute(
+        update(DayCapacity)
+        .where(
+            DayCapacity.clinic_id == clinic_id,
+            DayCapacity.day == day,
+            DayCapacity.remaining_min >= minutes,
+        )
+        .values(remaining_min=DayCapacity.remaining_min - minutes, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+# --- what the patient is offered ---------------------------------------------------------------
+
+
+async def days_for_service(
+    session: AsyncSession,
+    config: Config,
+    clinic_id: int,
+    service: ServiceType,
+    now: datetime,
+    exclude: date | None = None,
+) -> list[date]:
+    """Working days in the horizon with room for this service and a nurse who can give it."""
+    rules = await load_rules(session, config, clinic_id, now)
+    candidates = offered_days(rules, now, {d: 1 for d in horizon(rules, now)}, 0)
+    duties = await duty_by_day(session, clinic_id, candidates)
+    remaining = await remaining_by_day(session, config, clinic_id, candidates, duties)
+    needed = needed_minutes(service)
+    return [
+        d
+        for d in candidates
+        if d != exclude and remaining.get(d, 0) >= needed and has_skill(duties[d], service)
+    ]
+
+
+async def windows_for_day(
+    session: AsyncSession, config: Config, clinic_id: int, day: date, now: datetime
+) -> list[TimeWindow]:
+    rules = await load_rules(session, config, clinic_id, now)
+    return offered_windows(rules, day, now)
+
+
+# --- booking -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingOutcome:
+    visit: Visit | None = None
+    decision: BookingDecision | None = None
+    duplicate: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.visit is not None
+
+
+async def unique_code(session: AsyncSession, rng: Random | None = None) -> str:
+    rng = rng or secrets.SystemRandom()
+    while True:
+        code = new_request_code(rng)
+        if await session.scalar(select(Visit.id).where(Visit.code == code)) is None:
+            return code
+
+
+async def open_visit_on(
+    session: AsyncSession, patient_id: int, day: date, except_visit: int | None = None
+) -> bool:
+    query = select(Visit.id).where(
+        Visit.patient_id == patient_id, Visit.day == day, Visit.status.in_(OPEN_STATUS_VALUES)
+    )
+    if except_visit is not None:
+        query = query.where(Visit.id != except_visit)
+    return await session.scalar(query.limit(1)) is not None
+
+
+async def check_slot(
+    session: AsyncSession,
+    config: Config,
+    clinic_id: int,
+    service: ServiceType,
+    day: date,
+    window: TimeWindow,
+    now: datetime,
+) -> BookingDecision:
+    """The confirm-time check (calendar, cut-offs, a nurse with the skill, capacity as read)."""
+    rules = await load_rules(session, config, clinic_id, now)
+    needed = needed_minutes(service)
+    decision = check_booking(rules, now, day, window)
+    if not decision.ok:
+        return decision
+    duties = await duty_by_day(session, clinic_id, [day])
+    remaining = await remaining_by_day(session, config, clinic_id, [day], duties)
+    if not has_skill(duties[day], service) or remaining[day] < needed:
+        return BookingDecision(BookingRefusal.NO_CAPACITY)
+    return decision
+
+
+async def book_visit(
+    session: AsyncSession,
+    *,
+    config: Config,
+    clinic_id: int,
+    account_id: int,
+    patient_id: int,
+    service: ServiceType,
+    complaint: str | None,
+    day: date,
+    window: TimeWindow,
+    now: datetime,
+    rng: Random | None = None,
+) -> BookingOutcome:
+    """Book one visit, or say why not. Capacity is taken atomically (see the module doc)."""
+    decision = await check_slot(session, config, clinic_id, service, day, window, now)
+    if not decision.ok:
+        return BookingOutcome(decision=decision)
+    if await open_visit_on(session, patient_id, day):
+        return BookingOutcome(duplicate=True)
+    needed = needed_minutes(service)
+    if not await take_capacity(session, config, clinic_id, day, needed, now):
+        return BookingOutcome(decision=BookingDecision(BookingRefusal.NO_CAPACITY))
+    visit = Visit(
+        clinic_id=clinic_id,
+        code=await unique_code(session, rng),
+        patient_id=patient_id,
+        requested_by_account_id=account_id,
+        service_type=service.code,
+        complaint=complaint,
+        priority="routine",
+        day=day,
+        window_start=window.start,
+        window_end=window.end,
+        duration_min=service.duration_min,
+        capacity_min=needed,
+        status="requested",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(visit)
+    await session.flush()
+    await record_created(session, visit, Actor.PATIENT, account_id, now)
+    await sync_visit_reminders(session, visit, config, now)
+    return BookingOutcome(visit=visit)
+
+
+# --- danger signs --------------------------------------------------------------------------------
+
+
+async def record_emergency(
+    session: AsyncSession,
+    *,
+    config: Config,
+    clinic_id: int,
+    account: Account,
+    patient: Patient,
+    service_code: str | None,
+    signs: list[str],
+    now: datetime,
+) -> EmergencyReferral:
+    """A danger sign at intake: record the referral, open a follow-up task, alert every head."""
+    row = EmergencyReferral(
+        clinic_id=clinic_id,
+        patient_id=patient.id,
+        account_id=account.id,
+        signs=list(signs),
+        service_type=service_code,
+        at=now,
+    )
+    session.add(row)
+    session.add(
+        StaffTask(
+            clinic_id=clinic_id,
+            kind="emergency_followup",
+            patient_id=patient.id,
+            account_id=account.id,
+            detail=",".join(signs)[:300],
+            created_at=now,
+        )
+    )
+    await session.flush()
+    for head in await head_accounts(session, clinic_id):
+        reply = head_emergency_alert(
+            Translator(head.language), config, patient, signs, service_code, now
+        )
+        await outbox.queue(
+            session,
+            chat_id=head.chat_id,
+            method="sendMessage",
+            payload=to_payload(head.chat_id, reply),
+            kind="emergency_alert",
+            clinic_id=clinic_id,
+            account_id=head.id,
+            dedupe_key=f"emergency:{row.id}:{head.id}",
+        )
+    return row

@@ -1,0 +1,251 @@
+"""Data rights (`/data_saya`): see everything stored about me and my patients, correct it, or ask
+for deletion.
+
+Deletion stops processing and removes identity: the account's name is dropped and it is marked
+deleted (the bot then ignores it until /start), open visits are cancelled, and each patient the
+account registered for itself — or cares for alone — has its identity columns nulled and is
+marked deleted. Kept, without identity: visit logistics (day, window, service, status history)
+and the nurse's record of visits that took place, which the clinic must retain; emergency
+referrals; ratings without comments. A patient another caregiver still manages keeps their data;
+only this account's link is revoked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    Account,
+    AccountRole,
+    Consent,
+    EmergencyReferral,
+    Feedback,
+    Nurse,
+    Patient,
+    PatientLink,
+    Visit,
+    VisitStatusChange,
+)
+from db.services import conversation
+from db.services.consent import withdraw_all
+from db.services.my_visits import tell_staff
+from db.services.patients import my_patients
+from db.services.reminders import sync_visit_reminders
+from db.services.visit_status import change_status
+from homecare.config import Config
+from scheduler.visits import Actor, VisitStatus, can_transition
+
+FAMILY_ROLES = ("patient", "caregiver")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+async def export(session: AsyncSession, account: Account, clinic_id: int) -> dict[str, Any]:
+    """Everything stored about this account and its patients, as plain JSON-able data."""
+    consents = list(
+        await session.scalars(
+            select(Consent).where(Consent.account_id == account.id).order_by(Consent.id)
+        )
+    )
+    patients_out: list[dict[str, Any]] = []
+    for mine in await my_patients(session, account.id, clinic_id):
+        p = mine.patient
+        visits = list(
+            await session.scalars(
+                select(Visit).where(Visit.patient_id == p.id).order_by(Visit.day, Visit.id)
+            )
+        )
+        visits_out = []
+        for v in visits:
+            history = list(
+                await session.scalars(
+                    select(VisitStatusChange)
+                    .where(VisitStatusChange.visit_id == v.id)
+                    .order_by(VisitStatusChange.id)
+                )
+            )
+            feedback = await session.scalar(select(Feedback).where(Feedback.visit_id == v.id))
+            nurse = await session.get(Nurse, v.nurse_id) if v.nurse_id else None
+            visits_out.append(
+                {
+                    "code": v.code,
+                    "day": _iso(v.day),
+                    "window": f"{v.window_start:%H:%M}-{v.window_end:%H:%M}",
+                    "service": v.service_type,
+                    "complaint": v.complaint,
+                    "status": v.status,
+                    "nurse": nurse.name if nurse else None,
+                    "cancel_reason": v.cancel_reason,
+                    "nurse_note": v.nurse_note,
+                    "vitals": v.vitals,
+                    "requested_at": _iso(v.created_at),
+                    "history": [
+                        {
+                            "from": h.from_status,
+                            "to": h.to_status,
+                            "by": h.actor_role,
+                            "at": _iso(h.at),
+                            "note": h.note,
+                        }
+                        for h in history
+                    ],
+                    "feedback": (
+                        {"rating": feedback.rating, "comment": feedback.comment}
+                        if feedback
+                        else None
+                    ),
+                }
+            )
+        referrals = list(
+            await session.scalars(
+                select(EmergencyReferral)
+                .where(EmergencyReferral.patient_id == p.id)
+                .order_by(EmergencyReferral.id)
+            )
+        )
+        patients_out.append(
+            {
+                "relation": mine.link.relation,
+                "label": mine.link.label,
+                "full_name": p.full_name,
+                "phone": p.phone,
+                "birth_date": _iso(p.birth_date),
+                "nik": p.nik,
+                "sex": p.sex,
+                "address": p.address,
+                "kelurahan": p.kelurahan,
+                "rt_rw": p.rt_rw,
+                "landmark": p.landmark,
+                "location": (
+                    {"lat": p.lat, "lon": p.lon}
+                    if p.lat is not None and p.lon is not None
+                    else None
+                ),
+                "registered_at": _iso(p.created_at),
+                "updated_at": _iso(p.updated_at),
+                "visits": visits_out,
+                "emergency_referrals": [
+                    {"at": _iso(r.at), "signs": list(r.signs), "service": r.service_type}
+                    for r in referrals
+                ],
+            }
+        )
+    return {
+        "account": {
+            "telegram_user_id": account.telegram_user_id,
+            "first_name": account.first_name,
+            "username": account.username,
+            "language": account.language,
+            "roles": sorted({r.role for r in account.roles if r.clinic_id == clinic_id}),
+            "first_contact": _iso(account.created_at),
+            "last_seen": _iso(account.last_seen_at),
+        },
+        "consents": [
+            {
+                "for_patient": c.patient_id is not None,
+                "version": c.text_version,
+                "text_sha256": c.text_hash,
+                "language": c.language,
+                "given_at": _iso(c.given_at),
+                "withdrawn_at": _iso(c.withdrawn_at),
+            }
+            for c in consents
+        ],
+        "patients": patients_out,
+    }
+
+
+@dataclass(frozen=True)
+class DeletionReport:
+    patients_removed: int  # identity removed
+    patients_unlinked: int  # another caregiver still manages them: only our link revoked
+    visits_cancelled: int
+    visits_kept: int
+
+
+def _anonymise(patient: Patient, now: datetime) -> None:
+    patient.full_name = None
+    patient.phone = None
+    patient.birth_date = None
+    patient.nik = None
+    patient.sex = None
+    patient.address = None
+    patient.rt_rw = None
+    patient.landmark = None
+    patient.lat = None
+    patient.lon = None
+    patient.deleted_at = now
+    patient.updated_at = now
+
+
+async def delete_my_data(
+    session: AsyncSession, config: Config, account: Account, clinic_id: int, now: datetime
+) -> DeletionReport:
+    """Carry out a deletion request (see the module doc). Call for family accounts only."""
+    removed = unlinked = cancelled = kept = 0
+    for mine in await my_patients(session, account.id, clinic_id):
+        patient = mine.patient
+        others = await session.scalar(
+            select(PatientLink.id).where(
+                PatientLink.patient_id == patient.id,
+                PatientLink.account_id != account.id,
+                PatientLink.revoked_at.is_(None),
+            )
+        )
+        if not mine.is_self and others is not None:
+            unlinked += 1
+            continue
+        # Identity first, so even the notes queued to staff below carry no name.
+        _anonymise(patient, now)
+        removed += 1
+        visits = list(await session.scalars(select(Visit).where(Visit.patient_id == patient.id)))
+        for visit in visits:
+            status = VisitStatus(visit.status)
+            if can_transition(status, VisitStatus.CANCELLED_BY_PATIENT, Actor.PATIENT):
+                nurse_id = visit.nurse_id
+                await change_status(
+                    session,
+                    visit,
+                    VisitStatus.CANCELLED_BY_PATIENT,
+                    Actor.PATIENT,
+                    account.id,
+                    "deletion request",
+                    now,
+                )
+                visit.cancel_reason = None
+                await sync_visit_reminders(session, visit, config, now)
+                await tell_staff(session, config, visit, "cancelled", nurse_id=nurse_id, now=now)
+                cancelled += 1
+            else:
+                kept += 1
+            visit.complaint = None
+        await session.execute(
+            update(Feedback)
+            .where(Feedback.visit_id.in_([v.id for v in visits] or [0]))
+            .values(comment=None)
+        )
+    await session.execute(
+        update(PatientLink)
+        .where(PatientLink.account_id == account.id, PatientLink.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await withdraw_all(session, account.id, now)
+    await session.execute(
+        delete(AccountRole).where(
+            AccountRole.account_id == account.id, AccountRole.role.in_(FAMILY_ROLES)
+        )
+    )
+    await session.refresh(account, ["roles"])
+    await conversation.finish_for(session, account.id)
+    account.first_name = ""
+    account.username = None
+    account.deleted_at = now
+    await session.flush()
+    return DeletionReport(removed, unlinked, cancelled, kept)
