@@ -59,7 +59,7 @@ def _fail(field: str, message: str) -> PlanRequestError:
 
 def _object(value: object, field: str, allowed: set[str], required: set[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise _fail(field, "must be an object")
+        raise _fail(field or "request", "must be a JSON object")
     obj = cast(Mapping[str, Any], value)
     for key in obj:
         if key not in allowed:

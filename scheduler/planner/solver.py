@@ -47,8 +47,17 @@ from scheduler.planner.travel import travel_matrix
 log = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT_S = 5.0
-# Prizes are kept below this so that penalised costs stay far from int64 overflow.
+# Prizes stay below MAX_PRIZE and penalties below MAX_PENALTY (per second of lateness or per
+# visit over a cap), so that penalised costs stay far from int64 overflow even for a random
+# start full of forbidden arcs (≤ 400 × FORBIDDEN_S of lateness).
 MAX_PRIZE = 1e11
+MAX_PENALTY = 1e9
+# The search starts with mild penalties, so it may cross infeasible ground early on; huge
+# ones (PyVRP's default start is the middle of its range) leave it stuck among feasible plans.
+INITIAL_PENALTY = 100.0
+# Travel time added on arcs into a visit the nurse may not do (or another nurse's break):
+# lateness of at least a day, so such a plan is never feasible.
+FORBIDDEN_S = 2 * 24 * 3600
 UNLIMITED = int(np.iinfo(np.int64).max)
 
 
@@ -79,17 +88,24 @@ def run_pyvrp(
     time_limit_s: float | None = None,
     max_iterations: int | None = None,
     seed: int = 0,
+    initial_penalty: float | None = None,
     max_penalty: float | None = None,
     fallback: pyvrp.Solution | None = None,
 ) -> SolverRun:
     """The small interface to PyVRP's iterated local search (as `pyvrp.solve`, plus a fallback).
 
-    `fallback` is a known feasible solution: when the search starts from an infeasible one,
-    it starts from `fallback` instead, so the result is feasible whenever a fallback is given.
+    `initial_penalty` / `max_penalty` set the penalty per unit of time warp and excess load
+    at the start and at most (PyVRP's defaults otherwise). `fallback` is a known feasible
+    solution: when the search would start from an infeasible one, it starts from `fallback`,
+    so the result is feasible whenever a fallback is given.
     """
     penalty_params = pyvrp.PenaltyParams()
     if max_penalty is not None:
         penalty_params = pyvrp.PenaltyParams(max_penalty=max(max_penalty, 1.0))
+    initial = penalty_params.midpoint_penalties(data)
+    if initial_penalty is not None:
+        value = min(max(initial_penalty, penalty_params.min_penalty), penalty_params.max_penalty)
+        initial = ([value] * data.num_load_dimensions, value, value)
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     search = LocalSearch(
         data, rng, compute_neighbours(data), PerturbationManager(pyvrp.search.PerturbationParams())
@@ -97,7 +113,7 @@ def run_pyvrp(
     for operator in OPERATORS:
         if operator.supports(data):
             search.add_operator(operator(data))
-    penalties = pyvrp.PenaltyManager(penalty_params.midpoint_penalties(data), penalty_params)
+    penalties = pyvrp.PenaltyManager(initial, penalty_params)
     init = search(
         pyvrp.Solution.make_random(data, rng), penalties.max_cost_evaluator(), exhaustive=True
     )
@@ -477,23 +493,22 @@ def _build_model(
     base_cost = np.rint(extended * (scale * weights.travel)).astype(np.int64)
     continuity = round(scale * weights.continuity)
     overtime_cost = round(scale * weights.balance)
-    vehicle_types, cost_matrices = [], []
+    vehicle_types, cost_matrices, duration_matrices = [], [], []
     for v_index, k in enumerate(vehicle_crew):
         crew = crews[k]
-        cost = base_cost.copy()
+        cost, travel = base_cost.copy(), extended.copy()
+        forbidden_columns = [where[str(v.id)] for v, able in candidates if k not in able]
+        forbidden_columns += [n_places + b for b, other in enumerate(rest_crews) if other != k]
+        cost[:, forbidden_columns] += forbidden
+        travel[:, forbidden_columns] += FORBIDDEN_S
         for visit, able in candidates:
-            column = where[str(visit.id)]
-            if k not in able:
-                cost[:, column] += forbidden
-            elif visit.preferred_nurse is not None and str(visit.preferred_nurse) != str(
-                crew.nurse.id
-            ):
-                cost[:, column] += continuity
-        for b, other in enumerate(rest_crews):
-            if other != k:
-                cost[:, n_places + b] += forbidden
+            preferred = visit.preferred_nurse
+            if k in able and preferred is not None and str(preferred) != str(crew.nurse.id):
+                cost[:, where[str(visit.id)]] += continuity
         np.fill_diagonal(cost, 0)
+        np.fill_diagonal(travel, 0)
         cost_matrices.append(cost)
+        duration_matrices.append(travel)
         time_left = crew.deadline - crew.ready
         # Balance: route time beyond her fair share is overtime, paid at the balance weight.
         shift_duration, max_overtime = UNLIMITED, 0
@@ -522,7 +537,7 @@ def _build_model(
         depots=depots,
         vehicle_types=vehicle_types,
         distance_matrices=cost_matrices,  # type: ignore[arg-type]  # stub says ndarray[int]
-        duration_matrices=[extended] * len(vehicle_types),  # type: ignore[arg-type]
+        duration_matrices=duration_matrices,  # type: ignore[arg-type]
     )
     # Known feasible: every nurse does only her break (each fits her shift, checked above).
     first_break = len(candidates)
@@ -531,7 +546,8 @@ def _build_model(
         for b, k in enumerate(rest_crews)
     ]
     fallback = pyvrp.Solution(data, fallback_routes)
-    return _Model(data, fallback, 2.0 * scale * prize_of[2], vehicle_crew, client_ref)
+    max_penalty = min(MAX_PENALTY, max(1e5, 2.0 * scale * prize_of[2]))
+    return _Model(data, fallback, max_penalty, vehicle_crew, client_ref)
 
 
 def solve(
@@ -570,6 +586,7 @@ def solve(
             time_limit_s=time_limit_s,
             max_iterations=max_iterations,
             seed=seed,
+            initial_penalty=INITIAL_PENALTY,
             max_penalty=model.max_penalty,
             fallback=model.fallback,
         )
