@@ -13,10 +13,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from scheduler.planner.model import GeoPoint, PlanRequest, SpeedTravel, TravelMatrix
+
+if TYPE_CHECKING:  # aiohttp is imported when OSRM is actually asked, not by every importer
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,8 @@ async def osrm_matrix(
     Large tables are fetched in blocks of at most `OSRM_BLOCK` sources × destinations.
     Raises `OsrmError` (or aiohttp/asyncio errors) when the server cannot give a full table.
     """
+    import aiohttp
+
     n = len(points)
     durations = [[0] * n for _ in range(n)]
     distances = [[0] * n for _ in range(n)]
@@ -156,6 +160,8 @@ async def resolve_travel(request: PlanRequest, *, timeout_s: float = 10.0) -> Tr
 
     Never raises for OSRM trouble: it logs a warning and falls back to the estimate.
     """
+    import aiohttp
+
     travel = request.travel
     if isinstance(travel, SpeedTravel) and travel.osrm_url:
         try:
