@@ -100,7 +100,7 @@ class HomecareApp:
 
     async def _after_commit(self, turn: Turn) -> None:
         if turn.outbox_ids:
-            self.relay.wake()
+            self.relay.wake(turn.outbox_ids)
         if turn.callback_answer is not None:
             a = turn.callback_answer
             try:

@@ -1,25 +1,72 @@
-"""The outbox relay: sends queued messages in order and records what happened.
+"""The outbox relay: sends queued rows within Telegram's limits and records what happened.
 
-States of an outbox row: pending → sending → sent | undeliverable | failed.
-A row found in `sending` at start-up was interrupted between the send and the mark; it is sent
-again (at most one duplicate, never none).
+Scheduling
+    Rows are grouped in one *lane* per chat. A chat's rows go out one at a time in id order (a
+    row waiting for a retry holds its chat's later rows back); different chats are served
+    concurrently, at most `[delivery] concurrency` requests in flight. Two GCRA pacers (virtual
+    scheduling, a token bucket without a timer) keep the pace: one for the whole bot
+    (`global_rate_per_s`, burst `global_burst`) and one per chat for messages
+    (`per_chat_interval_s`, burst `per_chat_burst`). When several chats are ready, a waiting
+    person's reply (`kind` reply/menu, or queued by an update) takes the next slot before bulk
+    reminders, so a reply is not stuck behind 2,000 reminders.
+
+    PTB's `AIORateLimiter` is not used: it throttles only the overall rate and groups (private
+    chats are not spaced at 1/s) and a 429 stops every request; here the relay needs per-chat
+    order, priorities and retries that survive a restart, so the pacing lives with the lanes.
+
+Errors
+    429: the chat waits `retry_after` (its row keeps its place); 429s in three chats within a
+    second mean the bot-wide limit was hit, and every chat waits. 5xx and network errors: retried
+    with exponential backoff and full jitter, capped at `backoff_cap_s`; after `max_attempts`
+    the row fails and the heads get a "phone this patient" task. 403 and "chat not found": the
+    row is `undeliverable`, the account is marked, and the heads get a phone task (family only,
+    once per account). Any other refusal (400) is logged and the row fails: resending a
+    malformed message cannot help. The relay's loops catch everything and go on.
+
+Uncertain outcomes (the explicit policy)
+    A request that may have reached Telegram without an answer coming back (read timeout, the
+    connection dropped after the request was written, or the process died between the send and
+    the mark: found in `sending` at start) is *uncertain*: it may or may not have been delivered.
+    Each uncertain outcome is followed by exactly one resend, which is the "at most one
+    duplicate" of that event; the message is never dropped for being uncertain ("never none").
+    Errors that prove the request was not sent (connection refused, connect or pool timeout) or
+    that Telegram answered (429, 5xx) are not uncertain and cause no duplicate. So one crash or
+    one timeout gives a message at most two copies; a second uncertain outcome for the *same*
+    message (two timeouts in a row) may give a third, which we prefer to a lost reminder.
+    `outbox.uncertain` counts these outcomes per row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
+import random
 import warnings
+from bisect import insort
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+import httpx
 from telegram import InputFile
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.warnings import PTBUserWarning
+from telegram.error import (
+    BadRequest,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from db.models import Account, OutboxMessage
+from db.services import delivery as store
+from db.services.delivery import Claimed, Due
 from db.types import utcnow
 
 if TYPE_CHECKING:
@@ -32,158 +79,497 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
 UNREACHABLE = ("chat not found", "user is deactivated", "bot was blocked", "bot can't initiate")
+# Methods that put a new message in a chat: Telegram's per-chat flood limit applies to these.
+MESSAGE_METHODS = frozenset(
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "sendlocation",
+        "sendvenue",
+        "sendcontact",
+        "sendaudio",
+        "sendvideo",
+        "sendvoice",
+        "sendanimation",
+        "sendsticker",
+        "sendpoll",
+        "senddice",
+        "sendmediagroup",
+        "copymessage",
+        "forwardmessage",
+    }
+)
+# httpx errors raised before the request left this machine: nothing can have been delivered.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# 429s in this many distinct chats within FLOOD_WINDOW_S: the bot-wide limit, not one chat's.
+FLOOD_CHATS = 3
+FLOOD_WINDOW_S = 1.0
+CONNECT_TIMEOUT_S = 5.0
+POOL_TIMEOUT_S = 10.0
+
+Hook = Callable[[str, int], Awaitable[None]]
 
 
-def _retry_after_s(exc: RetryAfter) -> float:
-    ra = exc.retry_after
+def retry_after_s(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type becomes timedelta: both work
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        ra = exc.retry_after
     return float(ra) if isinstance(ra, int | float) else ra.total_seconds()
 
 
+def surely_not_sent(exc: NetworkError) -> bool:
+    """True when the error proves the request was not delivered.
+
+    PTB raises NetworkError without a cause when Telegram *answered* with an error status (5xx):
+    not delivered. With an httpx cause, only errors before the request left count as not sent;
+    a read timeout or a dropped connection may hide a delivered message.
+    """
+    cause = exc.__cause__
+    if cause is None:
+        return not isinstance(exc, TimedOut)
+    if isinstance(cause, TelegramError):  # an unparsable answer (e.g. an HTML 502 page)
+        return True
+    return isinstance(cause, NOT_SENT)
+
+
+def backoff_s(attempts: int, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter: 0.5–1 s after the first failure, doubling, capped."""
+    base: float = min(cap, 2.0 ** max(0, attempts - 1))
+    return base * rng.uniform(0.5, 1.0)
+
+
+class Pace:
+    """GCRA: `rate` events per second with bursts of `burst`, no timers or refills."""
+
+    def __init__(self, interval_s: float, burst: int) -> None:
+        self.interval = interval_s
+        self.tolerance = (burst - 1) * interval_s
+        self.tat = float("-inf")  # theoretical arrival time of the next event
+
+    def ready_at(self) -> float:
+        return self.tat - self.tolerance
+
+    def delay(self, now: float) -> float:
+        return max(0.0, self.ready_at() - now)
+
+    def consume(self, now: float) -> None:
+        self.tat = max(self.tat, now) + self.interval
+
+    def hold(self, until: float) -> None:
+        """Nothing before `until` (after a 429)."""
+        self.tat = max(self.tat, until + self.tolerance)
+
+
+@dataclass
+class _Item:
+    due: Due
+    hold: float = 0.0  # loop time before which it must not be tried (retry wait)
+
+    @property
+    def is_message(self) -> bool:
+        return self.due.method.lower() in MESSAGE_METHODS
+
+
+@dataclass
+class _Lane:
+    chat_id: int
+    pace: Pace
+    items: list[_Item] = field(default_factory=list)  # sorted by row id
+    busy: bool = False
+    ticket: int = 0  # bumped on each (re)scheduling; stale heap entries carry an older one
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    done: bool  # the row leaves the lane (sent, undeliverable, failed, expired, gone)
+    delay: float = 0.0  # not done: wait this long before the next attempt
+    flood: bool = False  # a 429
+
+
+_DONE = _Outcome(done=True)
+
+
 class Relay:
+    """Owns the relay tasks; `wake(ids)` after a commit that queued rows sends them at once."""
+
     def __init__(self, hc: HomecareApp) -> None:
         self.hc = hc
-        self._wake = asyncio.Event()
+        cfg = hc.config.delivery
+        self.concurrency = cfg.concurrency
+        self.max_attempts = cfg.max_attempts
+        self.backoff_cap = cfg.backoff_cap_s
+        self.chat_interval = cfg.per_chat_interval_s
+        self.chat_burst = cfg.per_chat_burst
+        self.scan_interval = 2.0  # full scans catch rows committed by other processes
+        self.max_in_memory = 5000
+        self.rng = random.Random()
+        # Test hook: awaited at "claimed" (committed `sending`, not yet sent) and "sent" (sent,
+        # not yet marked) with the row id; a crash test blocks there and stops the app.
+        self.hook: Hook | None = None
+        self.stats: Counter[str] = Counter()
+        self._global = Pace(1.0 / cfg.global_rate_per_s, cfg.global_burst)
+        self._global_hold = 0.0
+        self._floods: deque[tuple[float, int]] = deque()
+        self._lanes: dict[int, _Lane] = {}
+        self._known: set[int] = set()
+        self._finished: dict[int, float] = {}
+        self._ready: list[tuple[int, int, int, int]] = []  # (priority, row id, chat, ticket)
+        self._timers: list[tuple[float, int, int]] = []  # (loop time, chat, ticket)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._announced: set[int] = set()
+        self._scan_due = True
+        self._last_scan = float("-inf")
+        self._kick = asyncio.Event()
+        self._load_now = asyncio.Event()
         self._stopping = asyncio.Event()
 
-    def wake(self) -> None:
-        self._wake.set()
+    # --- control --------------------------------------------------------------------------
+
+    def wake(self, ids: Iterable[int] | None = None) -> None:
+        """Rows were committed: `ids` when known (fast path), else rescan the outbox."""
+        if ids is None:
+            self._scan_due = True
+        else:
+            self._announced.update(ids)
+        self._load_now.set()
 
     def stop(self) -> None:
         self._stopping.set()
-        self._wake.set()
+        self._load_now.set()
+        self._kick.set()
+
+    @property
+    def backlog(self) -> int:
+        """Rows known to the relay and not finished (in memory)."""
+        return len(self._known)
 
     async def recover(self) -> int:
-        """Rows left in `sending` by a crash go back to pending (sent again: at most twice)."""
+        """At start: rows left in `sending` by a crash are sent again (uncertain, see above)."""
         async with self.hc.db.transaction() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.status == "sending")
-                .values(status="pending")
-            )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            n = await store.recover(session)
+        if n:
+            log.warning("outbox: %d message(s) were interrupted by a restart; sending again", n)
+        return n
 
     async def run_forever(self) -> None:
-        await self.recover()
+        """Load due rows and dispatch them until stopped; never ends on an error."""
+        loader = asyncio.create_task(self._load_forever(), name="outbox-loader")
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._dispatch_step()
+                except Exception:
+                    log.exception("outbox relay: dispatch failed; going on")
+                    await self._sleep(1.0)
+        finally:
+            loader.cancel()
+            for task in list(self._inflight):
+                task.cancel()
+            await asyncio.gather(loader, *self._inflight, return_exceptions=True)
+
+    # --- loading --------------------------------------------------------------------------
+
+    async def _load_forever(self) -> None:
+        delay = 1.0
         while not self._stopping.is_set():
+            self._load_now.clear()
             try:
-                sent = await self.flush()
+                wait = await self._load()
+                delay = 1.0
             except Exception:
-                log.exception("outbox relay pass failed; retrying")
-                sent = 0
-            if sent == 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-
-    async def flush(self, limit: int = 100) -> int:
-        """One pass over due rows in id order; a chat whose row is deferred keeps its order."""
-        now = utcnow()
-        async with self.hc.db.read() as session:
-            rows = list(
-                await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.chat_id)
-                    .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
-                    .order_by(OutboxMessage.id)
-                    .limit(limit)
-                )
-            )
-            waiting_chats = set(
-                await session.scalars(
-                    select(OutboxMessage.chat_id)
-                    .where(OutboxMessage.status == "pending", OutboxMessage.not_before > now)
-                    .distinct()
-                )
-            )
-        done = 0
-        for row_id, chat_id in rows:
-            if self._stopping.is_set():
-                break
-            if chat_id in waiting_chats:
+                log.exception("outbox relay: reading the outbox failed; retrying")
+                self._scan_due = True
+                await self._sleep(delay)
+                delay = min(delay * 2, 30.0)
                 continue
-            if not await self.deliver(row_id):
-                waiting_chats.add(chat_id)
-            done += 1
-        return done
+            await self._wait(self._load_now, wait)
 
-    async def deliver(self, row_id: int) -> bool:
-        """Send one row; returns False when it was deferred (later rows to that chat wait)."""
-        db = self.hc.db
-        async with db.transaction() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None or row.status != "pending":
-                return True
-            row.status = "sending"
-            row.attempts += 1
-            method, payload, attachment = row.method, dict(row.payload), row.attachment
-        api_kwargs = self._api_kwargs(payload, attachment)
+    async def _load(self) -> float:
+        """Add due rows to their lanes; returns how long the loader may sleep."""
+        loop = asyncio.get_running_loop()
+        now = utcnow()
+        full = self._scan_due or loop.time() - self._last_scan >= self.scan_interval
+        ids, self._announced = self._announced, set()
+        sleep = self.scan_interval
+        try:
+            async with self.hc.db.read() as session:
+                if full:
+                    room = max(0, self.max_in_memory - len(self._known))
+                    rows = await store.due_rows(session, now, room) if room else []
+                    upcoming = await store.next_scheduled(session, now)
+                    if upcoming is not None:
+                        sleep = min(sleep, max(0.05, (upcoming - now).total_seconds()))
+                else:
+                    rows = await store.rows_by_id(session, sorted(ids), now)
+        except BaseException:
+            self._announced |= ids
+            raise
+        if full:
+            self._scan_due = False
+            self._last_scan = loop.time()
+            self._prune_finished(loop.time())
+        self._add(rows, now_wall=now, now=loop.time())
+        return sleep
+
+    def _prune_finished(self, now: float) -> None:
+        old = [i for i, at in self._finished.items() if now - at > 120.0]
+        for i in old:
+            del self._finished[i]
+
+    def _add(self, rows: list[Due], *, now_wall: Any, now: float) -> None:
+        touched: dict[int, _Lane] = {}
+        for due in rows:
+            if due.id in self._known or due.id in self._finished:
+                continue
+            self._known.add(due.id)
+            lane = self._lanes.get(due.chat_id)
+            if lane is None:
+                lane = self._lanes[due.chat_id] = _Lane(
+                    due.chat_id, Pace(self.chat_interval, self.chat_burst)
+                )
+            item = _Item(due)
+            if due.retrying and due.not_before > now_wall:
+                item.hold = now + (due.not_before - now_wall).total_seconds()
+            insort(lane.items, item, key=lambda i: i.due.id)
+            touched[lane.chat_id] = lane
+        for lane in touched.values():
+            self._schedule(lane)
+
+    # --- dispatching ----------------------------------------------------------------------
+
+    def _ready_at(self, lane: _Lane) -> float:
+        head = lane.items[0]
+        at = head.hold
+        if head.is_message:
+            at = max(at, lane.pace.ready_at())
+        return at
+
+    def _schedule(self, lane: _Lane) -> None:
+        if lane.busy:
+            return
+        if not lane.items:
+            self._lanes.pop(lane.chat_id, None)
+            return
+        lane.ticket += 1
+        at = self._ready_at(lane)
+        if at <= asyncio.get_running_loop().time():
+            head = lane.items[0]
+            priority = 0 if head.due.interactive else 1
+            heapq.heappush(self._ready, (priority, head.due.id, lane.chat_id, lane.ticket))
+        else:
+            heapq.heappush(self._timers, (at, lane.chat_id, lane.ticket))
+        self._kick.set()
+
+    def _promote(self, now: float) -> None:
+        while self._timers and self._timers[0][0] <= now:
+            _, chat_id, ticket = heapq.heappop(self._timers)
+            lane = self._lanes.get(chat_id)
+            if lane is not None and lane.ticket == ticket and not lane.busy and lane.items:
+                self._schedule(lane)
+
+    async def _dispatch_step(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._promote(now)
+        if not self._ready:
+            self._kick.clear()
+            timeout = self._timers[0][0] - now if self._timers else None
+            await self._wait(self._kick, timeout)
+            return
+        wait = max(self._global.delay(now), self._global_hold - now)
+        if wait > 0:
+            # Sleep without taking a slot: a reply arriving meanwhile may take it first.
+            await self._sleep(wait)
+            return
+        if len(self._inflight) >= self.concurrency:
+            self._kick.clear()
+            await self._wait(self._kick, None)
+            return
+        _, _, chat_id, ticket = heapq.heappop(self._ready)
+        lane = self._lanes.get(chat_id)
+        if lane is None or lane.ticket != ticket or lane.busy or not lane.items:
+            return
+        item = lane.items[0]
+        self._global.consume(now)
+        if item.is_message:
+            lane.pace.consume(now)
+        lane.busy = True
+        task = asyncio.create_task(self._send(lane, item), name=f"outbox-{item.due.id}")
+        self._inflight.add(task)
+        task.add_done_callback(self._sent_callback)
+
+    def _sent_callback(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._kick.set()
+
+    async def _send(self, lane: _Lane, item: _Item) -> None:
+        try:
+            outcome = await self._deliver(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox relay: sending row %s failed unexpectedly", item.due.id)
+            outcome = _Outcome(done=False, delay=5.0)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        lane.busy = False
+        if outcome.done:
+            with contextlib.suppress(ValueError):
+                lane.items.remove(item)
+            self._known.discard(item.due.id)
+            self._finished[item.due.id] = now
+        else:
+            item.hold = now + outcome.delay
+        if outcome.flood:
+            lane.pace.hold(now + outcome.delay)
+            self._flooded(lane.chat_id, now, outcome.delay)
+        self._schedule(lane)
+
+    def _flooded(self, chat_id: int, now: float, wait: float) -> None:
+        self._floods.append((now, chat_id))
+        while self._floods and now - self._floods[0][0] > FLOOD_WINDOW_S:
+            self._floods.popleft()
+        if len({c for _, c in self._floods}) >= FLOOD_CHATS:
+            self._global_hold = max(self._global_hold, now + wait)
+            log.warning("outbox: Telegram's bot-wide limit hit; every chat waits %.1f s", wait)
+
+    # --- one row --------------------------------------------------------------------------
+
+    async def _deliver(self, item: _Item) -> _Outcome:
+        row_id = item.due.id
+        try:
+            async with self.hc.db.transaction() as session:
+                claimed = await store.claim(session, row_id, utcnow())
+        except Exception as exc:
+            log.warning("outbox: could not claim row %s (%s); later", row_id, exc)
+            return _Outcome(done=False, delay=2.0)
+        if claimed is None:
+            return _DONE
+        if self.hook is not None:
+            await self.hook("claimed", row_id)
+        cfg = self.hc.config.telegram
         try:
             result: Any = await self.hc.application.bot.do_api_request(
-                method, api_kwargs=api_kwargs
+                claimed.method,
+                api_kwargs=self._api_kwargs(claimed),
+                read_timeout=cfg.request_timeout_s,
+                write_timeout=cfg.request_timeout_s,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                pool_timeout=POOL_TIMEOUT_S,
             )
         except RetryAfter as exc:
-            await self._defer(row_id, _retry_after_s(exc), f"429 retry after {exc.retry_after}")
-            return False
+            wait = retry_after_s(exc)
+            self.stats["rate_limited"] += 1
+            await self._settle(
+                store.defer,
+                row_id,
+                utcnow() + timedelta(seconds=wait),
+                f"429 retry after {wait:g}",
+                uncertain=False,
+            )
+            return _Outcome(done=False, delay=wait, flood=True)
         except Forbidden as exc:
-            await self._unreachable(row_id, str(exc))
-            return True
+            return await self._unreachable(claimed, str(exc))
         except BadRequest as exc:
-            if any(s in str(exc).lower() for s in UNREACHABLE):
-                await self._unreachable(row_id, str(exc))
-            else:
-                await self._finish(row_id, "failed", error=str(exc))
-                log.error("outbox %s %s rejected: %s", row_id, method, exc)
-            return True
-        except (TimedOut, NetworkError) as exc:
-            # A timeout may hide a delivered message: sending again risks one duplicate, which
-            # we accept rather than risk none.
-            await self._defer(row_id, self._backoff(row_id), f"{type(exc).__name__}: {exc}")
-            return False
+            text = str(exc).lower()
+            if any(s in text for s in UNREACHABLE):
+                return await self._unreachable(claimed, str(exc))
+            if "message is not modified" in text:  # an edit already in place: done
+                await self._settle(store.mark_sent, row_id, None, utcnow())
+                return _DONE
+            return await self._failed(claimed, f"refused: {exc}", escalate=False)
+        except (InvalidToken, EndPointNotFound) as exc:
+            # A configuration problem; the rows are fine and go out once it is fixed.
+            log.error("outbox: Telegram refused the bot itself (%s); check the token", exc)
+            return await self._retry(claimed, f"{type(exc).__name__}: {exc}", uncertain=False)
+        except NetworkError as exc:  # TimedOut included; BadRequest handled above
+            uncertain = not surely_not_sent(exc)
+            return await self._retry(claimed, f"{type(exc).__name__}: {exc}", uncertain=uncertain)
         except TelegramError as exc:
-            await self._defer(row_id, 5.0, f"{type(exc).__name__}: {exc}")
-            return False
+            return await self._retry(claimed, f"{type(exc).__name__}: {exc}", uncertain=False)
+        except Exception as exc:  # e.g. a payload PTB cannot encode: nothing left the machine
+            log.exception("outbox: row %s could not be sent", row_id)
+            return await self._retry(claimed, f"{type(exc).__name__}: {exc}", uncertain=False)
+        if self.hook is not None:
+            await self.hook("sent", row_id)
         message_id = result.get("message_id") if isinstance(result, dict) else None
-        await self._finish(row_id, "sent", message_id=message_id)
-        return True
+        await self._settle(store.mark_sent, row_id, message_id, utcnow())
+        self.stats["sent"] += 1
+        return _DONE
 
-    def _api_kwargs(self, payload: dict[str, Any], attachment: bytes | None) -> dict[str, Any]:
+    def _api_kwargs(self, claimed: Claimed) -> dict[str, Any]:
+        payload = dict(claimed.payload)
         spec = payload.pop("__attachment__", None)
-        if spec and attachment is not None:
-            payload[spec["field"]] = InputFile(attachment, filename=spec.get("filename"))
+        if spec and claimed.attachment is not None:
+            payload[spec["field"]] = InputFile(claimed.attachment, filename=spec.get("filename"))
         return payload
 
-    def _backoff(self, row_id: int) -> float:
-        return 2.0
+    async def _retry(self, claimed: Claimed, error: str, *, uncertain: bool) -> _Outcome:
+        self.stats["uncertain" if uncertain else "retried"] += 1
+        if claimed.attempts >= self.max_attempts:
+            return await self._failed(claimed, f"gave up after {claimed.attempts}: {error}", True)
+        delay = backoff_s(claimed.attempts, self.backoff_cap, self.rng)
+        log.info(
+            "outbox: row %s attempt %d failed (%s); retry in %.1f s",
+            claimed.id,
+            claimed.attempts,
+            error,
+            delay,
+        )
+        await self._settle(
+            store.defer,
+            claimed.id,
+            utcnow() + timedelta(seconds=delay),
+            error,
+            uncertain=uncertain,
+        )
+        return _Outcome(done=False, delay=delay)
 
-    async def _defer(self, row_id: int, seconds: float, error: str) -> None:
-        async with self.hc.db.transaction() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None:
-                return
-            row.status = "pending"
-            row.not_before = utcnow() + timedelta(seconds=seconds)
-            row.last_error = error[:300]
+    async def _unreachable(self, claimed: Claimed, error: str) -> _Outcome:
+        self.stats["undeliverable"] += 1
+        await self._settle(store.mark_undeliverable, claimed.id, error, utcnow())
+        log.warning("outbox: row %s undeliverable (%s)", claimed.id, error)
+        return _DONE
 
-    async def _finish(
-        self, row_id: int, status: str, *, message_id: int | None = None, error: str | None = None
-    ) -> None:
-        async with self.hc.db.transaction() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None:
-                return
-            row.status = status
-            row.sent_at = utcnow() if status == "sent" else None
-            row.telegram_message_id = message_id
-            row.last_error = error[:300] if error else None
+    async def _failed(self, claimed: Claimed, error: str, escalate: bool) -> _Outcome:
+        self.stats["failed"] += 1
+        await self._settle(store.mark_failed, claimed.id, error, utcnow(), escalate=escalate)
+        log.error("outbox: row %s %s failed: %s", claimed.id, claimed.method, error)
+        return _DONE
 
-    async def _unreachable(self, row_id: int, error: str) -> None:
-        async with self.hc.db.transaction() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None:
+    async def _settle(self, fn: Callable[..., Awaitable[None]], *args: Any, **kw: Any) -> None:
+        """Record an outcome, retrying while the database is unavailable: a row must not stay
+        in `sending` while the process runs (that would be retried only after a restart)."""
+        delay = 0.5
+        while True:
+            try:
+                async with self.hc.db.transaction() as session:
+                    await fn(session, *args, **kw)
                 return
-            row.status = "undeliverable"
-            row.last_error = error[:300]
-            if row.account_id is not None:
-                account = await session.get(Account, row.account_id)
-                if account is not None and account.undeliverable_at is None:
-                    account.undeliverable_at = utcnow()
-        log.warning("outbox %s: chat %s unreachable (%s)", row_id, "<chat>", error)
+            except Exception:
+                if self._stopping.is_set():
+                    raise
+                log.exception("outbox: recording an outcome failed; retrying")
+                await self._sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _wait(self, event: asyncio.Event, seconds: float | None) -> None:
+        """Until `event`, stop, or `seconds` pass."""
+        if self._stopping.is_set():
+            return
+        waiter = asyncio.ensure_future(event.wait())
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait(
+                {waiter, stopper}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+            stopper.cancel()

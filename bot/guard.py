@@ -35,6 +35,8 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.common.unknown_command": EVERYONE,
     "bot.handlers.common.not_understood": EVERYONE,
     "bot.handlers.common.unknown_button": EVERYONE,
+    # Answers to the evening reminder; the visit must be the presser's (db.services.access).
+    "bot.handlers.confirm.confirm_button": FAMILY,
     # Family journey (bot/handlers/patient.py). Typed answers and step buttons are open to all:
     # flows are started only by the entries below, and /data_saya serves staff too.
     "bot.handlers.patient.request_visit": FAMILY,

@@ -1,0 +1,518 @@
+"""Reminders owned by the database: rows follow their visit; firing one queues its message.
+
+`sync_visit_reminders` is called after every change to a visit (booked, planned, moved,
+confirmed, cancelled) in the same transaction: it asks `scheduler.reminders` which reminders the
+visit should have *now* and creates, moves, re-arms or cancels rows to match. When such a
+transaction commits, the job runner is told (`on_change`) and re-arms its timer, so callers need
+no access to the scheduler; a periodic sweep catches rows written by other processes.
+
+`fire_due` is the job's body: every pending row whose time has come is sent if still useful and
+skipped with a recorded reason otherwise (also after the bot was down for hours). The evening
+reminder asks "will you be at home?"; the confirmation-deadline row is not a message: if the visit
+is still unanswered then, it becomes `unanswered`, the heads get a task (digest) and the nurse a
+message. Messages are outbox rows in the same transaction, with `expires_at`: a reminder the
+relay could not send before the visit began is dropped rather than sent late.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from bot.i18n import Translator
+from bot.messages import Reply, to_payload
+from bot.render import delivery as render
+from db.models import Account, Nurse, OutboxMessage, Patient, Reminder, Visit
+from db.services import outbox
+from db.services.escalations import KIND_UNCONFIRMED, add_task, resolve_tasks
+from db.services.patients import nurse_account, patient_accounts
+from db.services.visit_status import change_status
+from homecare.config import Config
+from scheduler.booking import TimeWindow
+from scheduler.reminders import (
+    DeliveryAction,
+    ExistingReminder,
+    Recipient,
+    ReminderKind,
+    ReminderRules,
+    ReminderState,
+    VisitTiming,
+    diff_reminders,
+    expand_recipients,
+    late_reminder_decision,
+    reminders_for_visit,
+)
+from scheduler.visits import Actor, VisitStatus
+
+# Skip reasons recorded by the service (the pure module adds its own lateness reasons).
+SKIP_VISIT_CLOSED = "visit_not_planned"
+SKIP_RECIPIENT_GONE = "recipient_gone"
+SKIP_ANSWERED = "already_answered"
+
+_PLANNED = frozenset({VisitStatus.SCHEDULED, VisitStatus.CONFIRMED})
+_CHANGED = "homecare_reminders_changed"
+
+
+def reminder_rules(config: Config) -> ReminderRules:
+    s = config.schedule
+    before = s.reminder_before_arrival_min
+    return ReminderRules(
+        timezone=config.clinic.tz,
+        evening_before=s.reminder_evening_at,
+        confirmation_deadline=s.confirm_deadline,
+        before_arrival=timedelta(minutes=before) if before > 0 else None,
+        nurse_before_visit=tuple(
+            timedelta(minutes=m) for m in config.delivery.nurse_before_visit_min
+        ),
+    )
+
+
+def _window(visit: Visit) -> TimeWindow:
+    return TimeWindow(visit.window_start, visit.window_end)
+
+
+def window_start(visit: Visit, config: Config) -> datetime:
+    return _window(visit).starts_at(visit.day, config.clinic.tz).astimezone(UTC)
+
+
+def timing_of(visit: Visit) -> VisitTiming:
+    return VisitTiming(
+        day=visit.day,
+        window=_window(visit),
+        status=VisitStatus(visit.status),
+        estimated_arrival=visit.planned_arrival,
+    )
+
+
+# --- rows follow the visit --------------------------------------------------------------------
+
+
+async def recipients_of(session: AsyncSession, visit: Visit) -> dict[Recipient, list[int | None]]:
+    """Who hears each reminder: the patient's and caregivers' accounts, the assigned nurse; the
+    heads' deadline check is one row per visit (its outcome reaches them through the digest)."""
+    family = await patient_accounts(session, visit.patient_id)
+    nurse = await nurse_account(session, visit.nurse_id)
+    return {
+        Recipient.PATIENT: [a.id for a in family],
+        Recipient.NURSE: [nurse.id] if nurse is not None else [],
+        Recipient.HEADS: [None],
+    }
+
+
+def _existing(row: Reminder) -> ExistingReminder:
+    return ExistingReminder(
+        id=row.id,
+        kind=ReminderKind(row.kind),
+        recipient=Recipient(row.recipient_role),
+        due_at=row.due_at,
+        status=ReminderState(row.status),
+        seq=row.seq,
+        recipient_id=row.recipient_account_id,
+    )
+
+
+async def sync_visit_reminders(
+    session: AsyncSession, visit: Visit, config: Config, now: datetime
+) -> None:
+    """Create, move, re-arm or cancel the visit's reminder rows to match the visit as it is now.
+
+    Call it in the transaction that changed the visit (after the change). Idempotent.
+    """
+    rules = reminder_rules(config)
+    plan = reminders_for_visit(rules, timing_of(visit), now)
+    wanted = expand_recipients(plan.due, await recipients_of(session, visit))
+    rows = {
+        r.id: r
+        for r in await session.scalars(select(Reminder).where(Reminder.visit_id == visit.id))
+    }
+    diff = diff_reminders((_existing(r) for r in rows.values()), wanted)
+    if diff.empty:
+        return
+    for w in diff.create:
+        session.add(
+            Reminder(
+                visit_id=visit.id,
+                recipient_account_id=w.recipient_id,
+                recipient_role=w.recipient.value,
+                kind=w.kind.value,
+                seq=w.seq,
+                due_at=w.due_at,
+                status=ReminderState.PENDING.value,
+                created_at=now,
+            )
+        )
+    for move in diff.move:
+        row = rows[move.id]
+        row.due_at = move.due_at
+        if move.rearm:
+            row.status = ReminderState.PENDING.value
+            row.skip_reason = None
+            row.outbox_id = None
+            row.done_at = None
+    for row_id in diff.cancel:
+        rows[row_id].status = ReminderState.CANCELLED.value
+        rows[row_id].done_at = now
+    await session.flush()
+    session.info[_CHANGED] = True
+
+
+# --- telling the job runner -----------------------------------------------------------------
+
+_listeners: list[Callable[[], None]] = []
+
+
+def on_change(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` after each commit that changed reminder rows; returns an unsubscribe."""
+    _listeners.append(callback)
+    return lambda: _listeners.remove(callback) if callback in _listeners else None
+
+
+def mark_changed(session: AsyncSession) -> None:
+    """For code that writes Reminder rows itself: the job runner re-arms after the commit."""
+    session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        for callback in list(_listeners):
+            callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    result: datetime | None = await session.scalar(
+        select(func.min(Reminder.due_at)).where(Reminder.status == ReminderState.PENDING.value)
+    )
+    return result
+
+
+# --- firing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Fired:
+    """What one `fire_due` call did."""
+
+    sent: int = 0
+    skipped: int = 0
+    unanswered: int = 0  # visits that reached the confirmation deadline without an answer
+    outbox_ids: list[int] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.skipped
+
+
+@dataclass
+class _Context:
+    session: AsyncSession
+    config: Config
+    rules: ReminderRules
+    now: datetime
+    fired: Fired
+
+
+async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: int = 500) -> Fired:
+    """Handle up to `limit` pending reminders due at `now` (oldest first)."""
+    fired = Fired()
+    rows = list(
+        await session.scalars(
+            select(Reminder)
+            .where(Reminder.status == ReminderState.PENDING.value, Reminder.due_at <= now)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit)
+        )
+    )
+    if not rows:
+        return fired
+    ctx = _Context(session, config, reminder_rules(config), now, fired)
+    visits = {
+        v.id: v
+        for v in await session.scalars(
+            select(Visit).where(Visit.id.in_({r.visit_id for r in rows}))
+        )
+    }
+    patients = {
+        p.id: p
+        for p in await session.scalars(
+            select(Patient).where(Patient.id.in_({v.patient_id for v in visits.values()}))
+        )
+    }
+    accounts = {
+        a.id: a
+        for a in await session.scalars(
+            select(Account).where(
+                Account.id.in_({r.recipient_account_id for r in rows if r.recipient_account_id})
+            )
+        )
+    }
+    nurse_ids = {v.nurse_id for v in visits.values() if v.nurse_id is not None}
+    nurses = {n.id: n for n in await session.scalars(select(Nurse).where(Nurse.id.in_(nurse_ids)))}
+    for row in rows:
+        visit = visits.get(row.visit_id)
+        patient = patients.get(visit.patient_id) if visit else None
+        if visit is None or patient is None or VisitStatus(visit.status) not in _PLANNED:
+            _skip(ctx, row, SKIP_VISIT_CLOSED)
+            continue
+        decision = late_reminder_decision(
+            ctx.rules,
+            ReminderKind(row.kind),
+            row.due_at,
+            now,
+            window_start(visit, config),
+            visit.planned_arrival,
+        )
+        if decision.action is DeliveryAction.WAIT:
+            continue
+        if decision.action is DeliveryAction.SKIP:
+            _skip(ctx, row, decision.reason.value if decision.reason else "late")
+            continue
+        nurse = nurses.get(visit.nurse_id) if visit.nurse_id is not None else None
+        if row.kind == ReminderKind.CONFIRMATION_DEADLINE.value:
+            await _deadline(ctx, row, visit, patient, nurse)
+            continue
+        account = accounts.get(row.recipient_account_id or -1)
+        if account is None or account.deleted_at is not None:
+            _skip(ctx, row, SKIP_RECIPIENT_GONE)
+            continue
+        await _send(ctx, row, visit, patient, nurse, account)
+    await session.flush()
+    return fired
+
+
+def _skip(ctx: _Context, row: Reminder, reason: str) -> None:
+    row.status = ReminderState.SKIPPED.value
+    row.skip_reason = reason[:64]
+    row.done_at = ctx.now
+    ctx.fired.skipped += 1
+
+
+def _answered(visit: Visit) -> bool:
+    return visit.confirmation in ("yes", "no") or visit.status == VisitStatus.CONFIRMED.value
+
+
+def patient_name(patient: Patient) -> str:
+    return patient.full_name or "-"
+
+
+def _service(ctx: _Context, visit: Visit, language: str) -> str:
+    service = ctx.config.service(visit.service_type)
+    return service.name(language) if service else visit.service_type
+
+
+def _address(patient: Patient) -> str:
+    parts = [patient.address, patient.rt_rw, patient.kelurahan]
+    text = ", ".join(p for p in parts if p)
+    if patient.landmark:
+        text += f" ({patient.landmark})"
+    return text or "-"
+
+
+async def _queue(
+    ctx: _Context,
+    row: Reminder,
+    account: Account,
+    reply: Reply,
+    kind: str,
+    visit: Visit,
+    expires_at: datetime,
+) -> None:
+    queued = await outbox.queue(
+        ctx.session,
+        chat_id=account.chat_id,
+        method="sendMessage",
+        payload=to_payload(account.chat_id, reply),
+        kind=kind,
+        clinic_id=visit.clinic_id,
+        account_id=account.id,
+        # The due time is part of the key: a reminder re-armed for a new date is a new message.
+        dedupe_key=f"reminder:{row.id}:{int(row.due_at.timestamp())}",
+    )
+    if queued is None:  # already queued by an earlier run whose row update was lost
+        queued = await ctx.session.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.dedupe_key == f"reminder:{row.id}:{int(row.due_at.timestamp())}"
+            )
+        )
+    else:
+        queued.expires_at = expires_at
+        ctx.fired.outbox_ids.append(queued.id)
+    row.status = ReminderState.SENT.value
+    row.outbox_id = queued.id if queued is not None else None
+    row.done_at = ctx.now
+    ctx.fired.sent += 1
+
+
+async def _send(
+    ctx: _Context,
+    row: Reminder,
+    visit: Visit,
+    patient: Patient,
+    nurse: Nurse | None,
+    account: Account,
+) -> None:
+    tr = Translator(account.language)
+    tz = ctx.config.clinic.tz
+    start = window_start(visit, ctx.config)
+    anchor = visit.planned_arrival or start
+    window = (visit.window_start, visit.window_end)
+    service = _service(ctx, visit, tr.language)
+    kind = ReminderKind(row.kind)
+    if kind is ReminderKind.EVENING_BEFORE_CONFIRM:
+        if _answered(visit):
+            _skip(ctx, row, SKIP_ANSWERED)
+            return
+        reply = render.evening_question(
+            tr,
+            visit_id=visit.id,
+            patient=patient_name(patient),
+            service=service,
+            day=visit.day,
+            window=window,
+        )
+        expires = min(ctx.rules.deadline_for(visit.day), start)
+    elif kind is ReminderKind.BEFORE_ARRIVAL:
+        reply = render.before_arrival(
+            tr,
+            patient=patient_name(patient),
+            service=service,
+            nurse=nurse.name.split()[0] if nurse and nurse.name else None,
+            arrival=visit.planned_arrival,
+            window=window,
+            tz=tz,
+        )
+        expires = anchor
+    else:  # NURSE_BEFORE_VISIT
+        reply = render.nurse_before_visit(
+            tr,
+            patient=patient_name(patient),
+            service=service,
+            arrival=anchor,
+            address=_address(patient),
+            tz=tz,
+        )
+        expires = anchor
+    await _queue(ctx, row, account, reply, f"reminder_{kind.value}", visit, expires)
+
+
+async def _deadline(
+    ctx: _Context, row: Reminder, visit: Visit, patient: Patient, nurse: Nurse | None
+) -> None:
+    """The confirmation deadline passed: an unanswered visit is flagged for a phone call."""
+    if _answered(visit):
+        _skip(ctx, row, SKIP_ANSWERED)
+        return
+    visit.confirmation = "unanswered"
+    visit.updated_at = ctx.now
+    await add_task(
+        ctx.session,
+        clinic_id=visit.clinic_id,
+        kind=KIND_UNCONFIRMED,
+        patient_id=patient.id,
+        visit_id=visit.id,
+        now=ctx.now,
+    )
+    row.status = ReminderState.SENT.value
+    row.done_at = ctx.now
+    ctx.fired.sent += 1
+    ctx.fired.unanswered += 1
+    account = await nurse_account(ctx.session, nurse.id) if nurse is not None else None
+    if account is None:
+        return
+    tr = Translator(account.language)
+    reply = render.nurse_unconfirmed(
+        tr,
+        patient=patient_name(patient),
+        service=_service(ctx, visit, tr.language),
+        day=visit.day,
+        window=(visit.window_start, visit.window_end),
+        phone=patient.phone,
+    )
+    queued = await outbox.queue(
+        ctx.session,
+        chat_id=account.chat_id,
+        method="sendMessage",
+        payload=to_payload(account.chat_id, reply),
+        kind="nurse_unconfirmed",
+        clinic_id=visit.clinic_id,
+        account_id=account.id,
+        dedupe_key=f"unconfirmed:{visit.id}:{visit.day.isoformat()}:{account.id}",
+    )
+    if queued is not None:
+        queued.expires_at = window_start(visit, ctx.config)
+        ctx.fired.outbox_ids.append(queued.id)
+
+
+# --- answers to the evening question ----------------------------------------------------------
+
+
+class QuestionState(enum.StrEnum):
+    OPEN = "open"
+    STALE = "stale"  # the visit moved to another day, or is no longer planned
+    TOO_LATE = "too_late"  # the visit's window has begun
+
+
+def question_state(visit: Visit, day_ordinal: int, config: Config, now: datetime) -> QuestionState:
+    """Whether a button of the evening question (for the visit on `day_ordinal`) still counts."""
+    if visit.day.toordinal() != day_ordinal or VisitStatus(visit.status) not in _PLANNED:
+        return QuestionState.STALE
+    if now >= window_start(visit, config):
+        return QuestionState.TOO_LATE
+    return QuestionState.OPEN
+
+
+async def confirm_visit(
+    session: AsyncSession, config: Config, visit: Visit, account: Account, now: datetime
+) -> None:
+    """ "Ya": the visit is confirmed (status and answer); a late "yes" closes the heads' task and
+    tells the nurse who was asked to phone."""
+    was = visit.confirmation
+    if visit.status == VisitStatus.SCHEDULED.value:
+        await change_status(
+            session, visit, VisitStatus.CONFIRMED, Actor.PATIENT, account.id, "reminder: yes", now
+        )
+    visit.confirmation = "yes"
+    visit.updated_at = now
+    await sync_visit_reminders(session, visit, config, now)
+    if was != "unanswered":
+        return
+    await resolve_tasks(session, kind=KIND_UNCONFIRMED, visit_id=visit.id, now=now)
+    nurse = await nurse_account(session, visit.nurse_id)
+    patient = await session.get(Patient, visit.patient_id)
+    if nurse is None or patient is None:
+        return
+    reply = render.nurse_confirmed_late(
+        Translator(nurse.language),
+        patient=patient_name(patient),
+        day=visit.day,
+        window=(visit.window_start, visit.window_end),
+    )
+    await outbox.queue(
+        session,
+        chat_id=nurse.chat_id,
+        method="sendMessage",
+        payload=to_payload(nurse.chat_id, reply),
+        kind="nurse_confirmed",
+        clinic_id=visit.clinic_id,
+        account_id=nurse.id,
+        dedupe_key=f"confirmed-late:{visit.id}:{visit.day.isoformat()}:{nurse.id}",
+    )
+
+
+async def record_declined(session: AsyncSession, visit: Visit, now: datetime) -> None:
+    """ "Tidak" (after the visit was cancelled by the caller): remember the answer and close an
+    open "unconfirmed" task, the heads no longer need to phone."""
+    visit.confirmation = "no"
+    visit.updated_at = now
+    await resolve_tasks(session, kind=KIND_UNCONFIRMED, visit_id=visit.id, now=now)
