@@ -104,9 +104,11 @@ class Intake:
 
     async def work_forever(self) -> None:
         while not self._stopping.is_set():
+            # Clear before draining: a wake-up set while the drain runs (an update stored after
+            # its SELECT) must survive, or that update waits for the next one to arrive.
+            self._wake.clear()
             handled = await self.drain()
             if handled == 0:
-                self._wake.clear()
                 waiter = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(self._stopping.wait())
                 await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
