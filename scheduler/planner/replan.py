@@ -14,14 +14,13 @@ their nurse, order and times. Nothing else starts before `now`.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from scheduler.planner.model import (
     FixedStop,
-    Nurse,
+    Id,
     Plan,
     PlanRequest,
     Route,
@@ -32,10 +31,15 @@ from scheduler.planner.model import (
 )
 from scheduler.planner.solver import (
     DEFAULT_TIME_LIMIT_S,
+    Crew,
+    break_item,
+    crews_for,
     plan_totals,
     solve,
+    timed_route,
+    visit_item,
 )
-from scheduler.planner.timing import Item, time_route
+from scheduler.planner.timing import Item
 from scheduler.planner.travel import travel_matrix
 
 
@@ -143,57 +147,31 @@ def insert_visit(
 
 @dataclass(frozen=True)
 class _Lane:
-    """One nurse's day as it stands at `now`: pinned stops, then the rest in its current order."""
+    """One nurse's day at `now`: where the solver would start her, and her unpinned stops in
+    their current order."""
 
-    nurse: Nurse
-    fixed: tuple[Stop, ...]
+    crew: Crew
     rest: tuple[Stop, ...]
-    origin: int
-    ready: int
-    delay: bool
     fair_share: int
-    break_due: bool  # she has a break that is neither planned nor past reach
 
-
-def _key(stop: Stop) -> tuple[str, str]:
-    return stop.kind, str(stop.visit)
+    @property
+    def break_due(self) -> bool:
+        """She has a break still to take that is not among her stops yet."""
+        return self.crew.rest is not None and not any(s.kind == "break" for s in self.rest)
 
 
 def _lanes(
     request: PlanRequest, plan: Plan, durations: Sequence[Sequence[int]], place: dict[str, int]
 ) -> list[_Lane]:
-    now = request.now if request.now is not None else 0
     routes = {str(r.nurse): r for r in plan.routes}
     lanes = []
-    for nurse in request.nurses:
-        route = routes.get(str(nurse.id))
-        fixed = tuple(Stop(f.visit, f.arrive, f.start, f.end, f.kind, True) for f in nurse.fixed)
-        pinned = {_key(s) for s in fixed}
-        rest = tuple(s for s in (route.stops if route else ()) if _key(s) not in pinned)
-        if fixed:
-            last = fixed[-1]
-            origin = 0 if last.visit is None else place[str(last.visit)]
-            ready, delay = max(last.end, now), False
-        else:
-            origin, ready, delay = 0, max(nurse.shift[0], now), True
-        brk = nurse.break_
-        break_due = (
-            brk is not None
-            and not any(s.kind == "break" for s in (*fixed, *rest))
-            and max(brk.window[0], ready + durations[origin][0]) <= brk.window[1] - brk.duration_s
+    for crew in crews_for(request, durations, place):
+        route = routes.get(str(crew.nurse.id))
+        pinned = {(s.kind, str(s.visit)) for s in crew.pinned}
+        rest = tuple(
+            s for s in (route.stops if route else ()) if (s.kind, str(s.visit)) not in pinned
         )
-        lanes.append(
-            _Lane(
-                nurse=nurse,
-                fixed=fixed,
-                rest=rest,
-                origin=origin,
-                ready=ready,
-                delay=delay,
-                fair_share=route.fair_share_s if route is not None else 0,
-                break_due=break_due,
-            )
-        )
+        lanes.append(_Lane(crew, rest, route.fair_share_s if route is not None else 0))
     return lanes
 
 
@@ -205,48 +183,16 @@ def _timed(
     place: dict[str, int],
 ) -> Route | None:
     """The lane's route with `rest` after its pinned stops, timed; None if it does not fit."""
-    nurse = lane.nurse
-    if not lane.fixed and not any(s.kind == "visit" for s in rest):
-        return Route(nurse.id, None, None, (), 0, 0, lane.fair_share)
-    items = []
+    new_stops: list[tuple[Id | None, Item]] = []
     for stop in rest:
         if stop.kind == "break":
-            assert nurse.break_ is not None
-            brk = nurse.break_
-            items.append(Item(0, brk.duration_s, brk.window[0], brk.window[1] - brk.duration_s))
+            if lane.crew.rest is None:  # her break can no longer be taken where it was
+                return None
+            new_stops.append((None, break_item(lane.crew.rest)))
         else:
-            visit = visits[str(stop.visit)]
-            items.append(Item(place[str(visit.id)], visit.duration_s, *visit.window))
-    timing = time_route(
-        matrix.durations_s,
-        lane.origin,
-        lane.ready,
-        items,
-        nurse.shift[1],
-        delay_departure=lane.delay,
-    )
-    if timing is None:
-        return None
-    stops = (
-        *lane.fixed,
-        *(
-            Stop(s.visit, a, st, e, s.kind)
-            for s, a, st, e in zip(rest, timing.arrive, timing.start, timing.end, strict=True)
-        ),
-    )
-    path = [0, *(0 if s.visit is None else place[str(s.visit)] for s in stops), 0]
-    leave = timing.leave
-    if lane.fixed:
-        leave = lane.fixed[0].arrive - matrix.durations_s[0][path[1]]
-    return Route(
-        nurse.id,
-        leave,
-        timing.back,
-        stops,
-        sum(matrix.durations_s[a][b] for a, b in itertools.pairwise(path)),
-        sum(matrix.distances_m[a][b] for a, b in itertools.pairwise(path)),
-        lane.fair_share,
-    )
+            key = str(stop.visit)
+            new_stops.append((stop.visit, visit_item(visits[key], place[key])))
+    return timed_route(lane.crew, new_stops, matrix, place, lane.fair_share)
 
 
 def _cheapest_insertion(
@@ -274,11 +220,9 @@ def _cheapest_insertion(
     rest_break = Stop(None, 0, 0, 0, "break")
     best: tuple[float, list[Route]] | None = None
     for index, lane in enumerate(lanes):
-        nurse = lane.nurse
-        count = sum(1 for s in (*lane.fixed, *lane.rest) if s.kind == "visit")
-        if not visit.skills <= nurse.skills or (
-            nurse.max_visits is not None and count >= nurse.max_visits
-        ):
+        crew = lane.crew
+        planned = sum(1 for s in lane.rest if s.kind == "visit")
+        if not crew.can_do(visit) or (crew.cap_left is not None and planned >= crew.cap_left):
             continue
         trials = []
         for i in range(len(lane.rest) + 1):

@@ -129,7 +129,7 @@ def run_pyvrp(
 
 
 @dataclass(frozen=True)
-class _Crew:
+class Crew:
     """A nurse as the solver sees her: where and when the planned part of her day starts."""
 
     nurse: Nurse
@@ -148,8 +148,15 @@ class _Crew:
     def can_do(self, visit: Visit) -> bool:
         return visit.skills <= self.nurse.skills
 
+    def elapsed(self, durations: Sequence[Sequence[int]], where: dict[str, int]) -> int:
+        """Seconds from leaving the clinic to `ready` spent on pinned stops (0 without)."""
+        if not self.pinned:
+            return 0
+        first = self.pinned[0]
+        return self.ready - (first.arrive - durations[0][_location_of(first, where)])
 
-def _break_item(rest: Break) -> Item:
+
+def break_item(rest: Break) -> Item:
     return Item(
         location=0,
         service=rest.duration_s,
@@ -158,15 +165,15 @@ def _break_item(rest: Break) -> Item:
     )
 
 
-def _visit_item(visit: Visit, location: int) -> Item:
+def visit_item(visit: Visit, location: int) -> Item:
     return Item(
         location=location, service=visit.duration_s, early=visit.window[0], late=visit.window[1]
     )
 
 
-def _crews(
+def crews_for(
     request: PlanRequest, durations: Sequence[Sequence[int]], where: dict[str, int]
-) -> list[_Crew]:
+) -> list[Crew]:
     crews = []
     now = request.now
     for nurse in request.nurses:
@@ -199,7 +206,7 @@ def _crews(
         ):
             rest = None  # taken already, or its window is out of reach: nothing left to plan
         crews.append(
-            _Crew(
+            Crew(
                 nurse=nurse,
                 pinned=pinned,
                 origin=origin,
@@ -213,11 +220,11 @@ def _crews(
     return crews
 
 
-def _fits_alone(crew: _Crew, item: Item, durations: Sequence[Sequence[int]]) -> bool:
+def _fits_alone(crew: Crew, item: Item, durations: Sequence[Sequence[int]]) -> bool:
     orders = (
         [[item]]
         if crew.rest is None
-        else [[item, _break_item(crew.rest)], [_break_item(crew.rest), item]]
+        else [[item, break_item(crew.rest)], [break_item(crew.rest), item]]
     )
     return any(
         time_route(
@@ -230,7 +237,7 @@ def _fits_alone(crew: _Crew, item: Item, durations: Sequence[Sequence[int]]) -> 
 
 def _triage(
     request: PlanRequest,
-    crews: list[_Crew],
+    crews: list[Crew],
     durations: Sequence[Sequence[int]],
     where: dict[str, int],
 ) -> tuple[list[tuple[Visit, list[int]]], list[Unassigned]]:
@@ -252,7 +259,7 @@ def _triage(
         if not free:
             hopeless.append(Unassigned(visit.id, CAPACITY))
             continue
-        item = _visit_item(visit, where[str(visit.id)])
+        item = visit_item(visit, where[str(visit.id)])
         able = [k for k in free if _fits_alone(crews[k], item, durations)]
         if not able:
             hopeless.append(Unassigned(visit.id, WINDOW_UNREACHABLE))
@@ -262,7 +269,7 @@ def _triage(
 
 
 def _fair_shares(
-    crews: list[_Crew],
+    crews: list[Crew],
     candidates: list[tuple[Visit, list[int]]],
     durations: np.ndarray,
     where: dict[str, int],
@@ -297,14 +304,17 @@ def _location_of(stop: Stop, where: dict[str, int]) -> int:
     return 0 if stop.visit is None else where[str(stop.visit)]
 
 
-def _route(
-    crew: _Crew,
+def timed_route(
+    crew: Crew,
     new_stops: Sequence[tuple[Id | None, Item]],
     matrix: TravelMatrix,
     where: dict[str, int],
     fair_share: int,
 ) -> Route | None:
-    """Time a nurse's route (pinned stops, then `new_stops`); None if it cannot be kept."""
+    """Time a nurse's route (pinned stops, then `new_stops`); None if it cannot be kept.
+
+    `fair_share` is reported as given (the balance threshold for the whole route).
+    """
     durations, distances = matrix.durations_s, matrix.distances_m
     if not crew.pinned and not any(ref is not None for ref, _ in new_stops):
         # Nothing to do: a nurse without visits is not called in for her break alone.
@@ -330,12 +340,7 @@ def _route(
     path = [0, *(_location_of(stop, where) for stop in stops), 0]
     travel = sum(durations[a][b] for a, b in itertools.pairwise(path))
     distance = sum(distances[a][b] for a, b in itertools.pairwise(path))
-    if crew.pinned:
-        first = crew.pinned[0]
-        leave = first.arrive - durations[0][_location_of(first, where)]
-        fair_share += crew.ready - leave  # the balance term looks at the part still to plan
-    else:
-        leave = timing.leave
+    leave = crew.ready - crew.elapsed(durations, where) if crew.pinned else timing.leave
     return Route(crew.nurse.id, leave, timing.back, tuple(stops), travel, distance, fair_share)
 
 
@@ -344,7 +349,7 @@ def _tier(visit: Visit) -> int:
 
 
 def _route_or_repair(
-    crew: _Crew,
+    crew: Crew,
     new_stops: list[tuple[Id | None, Item]],
     visits: dict[str, Visit],
     matrix: TravelMatrix,
@@ -355,7 +360,7 @@ def _route_or_repair(
     the least important, latest visits until it does."""
     dropped: list[Visit] = []
     while True:
-        route = _route(crew, new_stops, matrix, where, fair_share)
+        route = timed_route(crew, new_stops, matrix, where, fair_share)
         if route is not None:
             return route, dropped
         positions = [i for i, (ref, _) in enumerate(new_stops) if ref is not None]
@@ -414,7 +419,7 @@ class _Model:
 
 def _build_model(
     request: PlanRequest,
-    crews: list[_Crew],
+    crews: list[Crew],
     candidates: list[tuple[Visit, list[int]]],
     durations: np.ndarray,
     where: dict[str, int],
@@ -476,7 +481,7 @@ def _build_model(
         )
         client_ref.append((-1, visit.id))
     for b, k in enumerate(rest_crews):
-        item = _break_item(crews[k].rest)  # type: ignore[arg-type]
+        item = break_item(crews[k].rest)  # type: ignore[arg-type]
         clients.append(
             pyvrp.Client(
                 location=n_places + b,
@@ -571,7 +576,7 @@ def solve(
     durations = np.asarray(matrix.durations_s, dtype=np.int64).reshape(matrix.size, matrix.size)
     where = {str(v.id): i + 1 for i, v in enumerate(request.visits)}
     visits = {str(v.id): v for v in request.visits}
-    crews = _crews(request, matrix.durations_s, where)
+    crews = crews_for(request, matrix.durations_s, where)
     candidates, unassigned = _triage(request, crews, matrix.durations_s, where)
     shares = _fair_shares(crews, candidates, durations, where)
 
@@ -601,19 +606,21 @@ def solve(
                 owner, ref = model.client_ref[activity.idx]
                 if ref is None:
                     if owner == k:  # never another nurse's break (prohibitive cost)
-                        new_stops[k].append((None, _break_item(crews[k].rest)))  # type: ignore[arg-type]
+                        new_stops[k].append((None, break_item(crews[k].rest)))  # type: ignore[arg-type]
                 elif k in able_of[str(ref)]:  # never a visit she may not do
-                    new_stops[k].append((ref, _visit_item(visits[str(ref)], where[str(ref)])))
+                    new_stops[k].append((ref, visit_item(visits[str(ref)], where[str(ref)])))
                     planned.add(str(ref))
     runtime = time.perf_counter() - started
     for k, crew in enumerate(crews):
         if crew.rest is not None and not any(ref is None for ref, _ in new_stops[k]):
             # No solver run (nothing to plan) or no visit for her: the break is her own time.
-            new_stops[k].append((None, _break_item(crew.rest)))
+            new_stops[k].append((None, break_item(crew.rest)))
 
     routes = []
     for k, crew in enumerate(crews):
-        route, dropped = _route_or_repair(crew, new_stops[k], visits, matrix, where, shares[k])
+        # The balance term looks at the part still to plan: pinned time comes on top.
+        share = shares[k] + crew.elapsed(matrix.durations_s, where)
+        route, dropped = _route_or_repair(crew, new_stops[k], visits, matrix, where, share)
         for visit in dropped:
             planned.discard(str(visit.id))
         routes.append(route)
