@@ -162,6 +162,7 @@ async def accept(
             raise InviteRefused(Refusal.USED)
         raise InviteRefused(Refusal.EXPIRED)
     invite_id, role, name = row
+    await session.refresh(account, ["roles"])  # the role check below reads the collection
     granted = await grant_role(session, account, clinic_id, role)
     nurse_id = None
     if role == "nurse":

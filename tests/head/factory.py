@@ -41,10 +41,8 @@ async def account(
         first_name=first_name,
         language=language,
         language_chosen=True,
+        roles=[AccountRole(clinic_id=clinic_id, role=role) for role in roles],
     )
-    for role in roles:
-        assert clinic_id is not None
-        a.roles.append(AccountRole(clinic_id=clinic_id, role=role))
     session.add(a)
     await session.flush()
     return a

@@ -162,9 +162,7 @@ async def test_cli_audit_verify_ok_then_tampered(
     assert f"entry id {ids[1]}" in bad.stdout
 
     async with database.transaction() as s:  # restore, then delete the first entry instead
-        await s.execute(
-            update(AuditEntry).where(AuditEntry.id == ids[1]).values(actor_role="head")
-        )
+        await s.execute(update(AuditEntry).where(AuditEntry.id == ids[1]).values(actor_role="head"))
         await s.execute(delete(AuditEntry).where(AuditEntry.id == ids[0]))
     gone = await asyncio.to_thread(run_cli, config, "audit", "verify")
     assert gone.returncode == 1
