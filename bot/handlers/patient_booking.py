@@ -53,8 +53,7 @@ async def begin(turn: Turn, now: datetime, patient_id: int | None = None) -> Non
     if chosen is None:
         step, data = "patient", {}
     else:
-        who = render.who_plain(turn.tr, chosen.patient.full_name, chosen.label, chosen.is_self)
-        step, data = "service", {"pid": chosen.patient.id, "who": who}
+        step, data = "service", {"pid": chosen.patient.id}
     conv = await conversation.begin(turn.session, account.id, FLOW, step, data, now)
     await turn.reply(await prompt(Ctx(turn, conv, now)))
 
@@ -86,8 +85,22 @@ def _window(c: Ctx) -> TimeWindow | None:
         return None
 
 
-def _who(c: Ctx) -> str:
-    return str(c.data.get("who") or "")
+async def _chosen(c: Ctx) -> MyPatient | None:
+    pid = c.data.get("pid")
+    if pid is None:
+        return None
+    return await my_patient(c.session, c.account.id, c.clinic_id, int(pid))
+
+
+async def _who(c: Ctx, sentence: bool = False) -> str:
+    """The chosen patient's name for a button/summary, or (`sentence`) inside a question."""
+    mine = await _chosen(c)
+    if mine is None:
+        return ""
+    p = mine.patient
+    if sentence:
+        return render.who_in_sentence(c.tr, p.full_name, mine.label, mine.is_self)
+    return render.who_plain(c.tr, p.full_name, mine.label, mine.is_self)
 
 
 async def _days(c: Ctx, service: ServiceType) -> list[date]:
@@ -104,11 +117,12 @@ async def prompt(c: Ctx) -> Reply:
         return render.choose_patient(tr, nonce, [(m.patient.id, who_of(c, m)) for m in mine])
     service = _service(c)
     if step == "service" or service is None:
-        return render.choose_service(tr, nonce, c.config.services, _who(c))
+        return render.choose_service(tr, nonce, c.config.services, await _who(c, sentence=True))
     if step == "danger":
         q = int(c.data.get("q", 0))
         signs = c.config.danger_signs
-        return render.danger_question(tr, nonce, signs[q], q + 1, len(signs), _who(c))
+        who = await _who(c, sentence=True)
+        return render.danger_question(tr, nonce, signs[q], q + 1, len(signs), who)
     if step == "complaint":
         return render.complaint_prompt(tr, nonce)
     day = _day(c)
@@ -125,7 +139,7 @@ async def prompt(c: Ctx) -> Reply:
     return render.booking_summary(
         tr,
         nonce,
-        who=_who(c),
+        who=await _who(c),
         service=service,
         complaint=str(c.data.get("complaint") or ""),
         day=day,
@@ -170,7 +184,7 @@ async def _patient(c: Ctx, patient_id: int) -> None:
         c.not_yours()
         return
     await c.accepted_press()
-    await goto(c, "service", pid=mine.patient.id, who=who_of(c, mine))
+    await goto(c, "service", pid=mine.patient.id)
 
 
 async def _service_chosen(c: Ctx, index: int) -> None:
@@ -281,7 +295,7 @@ async def _confirm(c: Ctx) -> None:
     await c.accepted_press()
     if outcome.visit is not None:
         await c.end()
-        await c.say(render.booked(c.tr, outcome.visit, _who(c), service))
+        await c.say(render.booked(c.tr, outcome.visit, await _who(c), service))
         return
     if outcome.duplicate:
         await c.end()

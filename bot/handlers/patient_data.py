@@ -79,7 +79,9 @@ async def prompt(c: Ctx) -> Reply:
     if chosen is None:
         return Reply(tr("patient.data.nothing_to_fix"))
     if step == "fixf":
-        return render.fix_field(tr, nonce, _who(c, chosen), _profile(chosen))
+        p = chosen.patient
+        who = render.who_in_sentence(tr, p.full_name, chosen.label, chosen.is_self)
+        return render.fix_field(tr, nonce, who, _profile(chosen))
     field = str(c.data.get("field"))
     if field == "kel":
         return render.kelurahan_prompt(

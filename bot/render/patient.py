@@ -111,11 +111,17 @@ def code_label(code: str) -> str:
 
 
 def who_plain(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:
-    """How the family names a patient on a button (plain text, not escaped)."""
-    if is_self:
-        return tr("patient.self_label")
+    """How the family names a patient on a button or in a list (plain text, not escaped)."""
+    label = tr("patient.self_label") if is_self else label
     if label and name:
         return f"{label} ({name})"
+    return label or name or tr("patient.deleted_name")
+
+
+def who_in_sentence(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:
+    """The patient inside a question: "Anda" for oneself, else "Ibu saya" (plain text)."""
+    if is_self:
+        return tr("patient.you")
     return label or name or tr("patient.deleted_name")
 
 
@@ -133,7 +139,9 @@ def patient_name_html(tr: Translator, patient: PatientLike | None) -> str:
 
 
 def conversation_expired(tr: Translator, flow: str) -> Reply:
-    return Reply(tr("patient.expired"), remove_keyboard=True)
+    """An idle conversation ended; the family's flows point back to /minta_kunjungan."""
+    key = "patient.expired" if flow.startswith("p.") else "patient.expired_other"
+    return Reply(tr(key), remove_keyboard=True)
 
 
 def quit_done(tr: Translator) -> Reply:

@@ -140,6 +140,30 @@ async def fill_profile(
     await last(u)
 
 
+async def register_family_member(u: Any, label: str, name: str, *, first: bool) -> None:
+    """From the label question through the saved message (and, for `first`, the booking)."""
+    await u.send(label)
+    behalf = await last(u)
+    assert f"Anda akan mendaftarkan {label}" in behalf.plain_text
+    await u.press("✅ Setuju")
+    name_question = await last(u)
+    assert name_question.plain_text == f"Siapa nama lengkap {label} (sesuai KTP)?"
+    # fill_profile reads the name question itself: put it back.
+    u.cursor = name_question.message_id - 1
+    await fill_profile(u, name=name, nik=None, kelurahan="Mappala", location=False)
+    summary = await last(u)
+    assert f"Periksa data {label}" in summary.plain_text
+    await u.press("✅ Benar, simpan")
+    if first:
+        saved, services = await expect(u, 2)
+        assert "Layanan perawat apa yang dibutuhkan" in services.plain_text
+        await u.press("✖ Batal")
+        await last(u)
+    else:
+        saved = await last(u)
+    assert saved.plain_text == f"Terima kasih, data {label} tersimpan ✓"
+
+
 async def book(
     u: SandboxUser,
     *,

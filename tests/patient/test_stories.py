@@ -49,6 +49,7 @@ from tests.patient.helpers import (
     fill_profile,
     last,
     no_danger_signs,
+    register_family_member,
     register_self,
     seed_staff,
     user,
@@ -171,7 +172,7 @@ async def test_full_registration_stores_a_normalised_profile_with_consent(
     # "Request a visit now" starts the booking for this patient.
     await nai.press("🏠 Minta kunjungan sekarang")
     services = await last(nai)
-    assert "Layanan apa yang dibutuhkan (Saya sendiri)?" in services.plain_text
+    assert services.plain_text == "Layanan perawat apa yang dibutuhkan untuk Anda?"
     await no_failures(app)
 
 
@@ -278,30 +279,6 @@ async def test_address_outside_the_service_area_is_not_stored_and_cannot_book(
 
 
 # --- caregivers ------------------------------------------------------------------------------
-
-
-async def register_family_member(u: Any, label: str, name: str, *, first: bool) -> None:
-    """From the label question through the saved message (and, for `first`, the booking)."""
-    await u.send(label)
-    behalf = await last(u)
-    assert f"Anda akan mendaftarkan {label}" in behalf.plain_text
-    await u.press("✅ Setuju")
-    name_question = await last(u)
-    assert name_question.plain_text == f"Siapa nama lengkap {label} (sesuai KTP)?"
-    # fill_profile reads the name question itself: put it back.
-    u.cursor = name_question.message_id - 1
-    await fill_profile(u, name=name, nik=None, kelurahan="Mappala", location=False)
-    summary = await last(u)
-    assert f"Periksa data {label}" in summary.plain_text
-    await u.press("✅ Benar, simpan")
-    if first:
-        saved, services = await expect(u, 2)
-        assert "Layanan apa yang dibutuhkan" in services.plain_text
-        await u.press("✖ Batal")
-        await last(u)
-    else:
-        saved = await last(u)
-    assert saved.plain_text == f"Terima kasih, data {label} tersimpan ✓"
 
 
 async def test_caregiver_with_two_patients_books_for_each(app: HomecareApp, client: Any) -> None:
@@ -878,7 +855,7 @@ async def test_language_switch_carries_through_the_journey(app: HomecareApp, cli
     await last(nai)
     await nai.send("/minta_kunjungan")
     services = await last(nai)
-    assert services.plain_text == "Which service is needed (Myself)?"
+    assert services.plain_text == "Which nursing service is needed for you?"
     assert services.button_texts[0] == "Wound care"
     await nai.press("Wound care")
     question = await last(nai)
