@@ -79,6 +79,18 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.staff.leave_record": HEAD,
     "bot.handlers.staff.leave_approve": HEAD,
     "bot.handlers.staff.leave_refuse": HEAD,
+    # The nurse's day (bot/handlers/nurse.py); a nurse reaches only visits assigned to her
+    # (db.services.access.nurse_visit). /rencana plans now, for heads.
+    "bot.handlers.nurse.schedule_today": NURSE,
+    "bot.handlers.nurse.schedule_tomorrow": NURSE,
+    "bot.handlers.nurse.leave_command": NURSE,
+    "bot.handlers.nurse.show_list": NURSE,
+    "bot.handlers.nurse.open_stop": NURSE,
+    "bot.handlers.nurse.stop_action": NURSE,
+    "bot.handlers.nurse.confirm_action": NURSE,
+    "bot.handlers.nurse.sick_button": NURSE,
+    "bot.handlers.nurse.done_note": NURSE,
+    "bot.handlers.nurse.plan_now": HEAD,
 }
 
 Callback = Callable[[Update, HomecareContext], Awaitable[Any]]
