@@ -26,6 +26,8 @@ START_BOOKING_PREFIX = "pn"
 COMPLAINT_MAX = 500
 COMMENT_MAX = 500
 REASON_MAX = 200
+# Upcoming visits listed with buttons: keeps a message under Telegram's 4,096 characters.
+MAX_LISTED = 8
 
 
 class PatientLike(Protocol):
@@ -519,7 +521,7 @@ def my_visits(
     locked = False
     if upcoming:
         parts.append(tr("patient.visits.upcoming"))
-        for visit, who, cancel_ok, move_ok, nurse in upcoming:
+        for visit, who, cancel_ok, move_ok, nurse in upcoming[:MAX_LISTED]:
             parts.append(visit_line(tr, visit, who, config, nurse))
             row: list[Button] = []
             if move_ok:
@@ -540,6 +542,8 @@ def my_visits(
                 rows.append(tuple(row))
             else:
                 locked = True
+    if len(upcoming) > MAX_LISTED:
+        parts.append(tr("patient.visits.more", n=str(len(upcoming) - MAX_LISTED)))
     if past:
         parts.append(tr("patient.visits.past"))
         parts += [visit_line(tr, visit, who, config, nurse) for visit, who, nurse in past]

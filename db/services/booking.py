@@ -187,63 +187,92 @@ async def remaining_by_day(
     days: Sequence[date],
     duties: dict[date, list[Duty]] | None = None,
 ) -> dict[date, int]:
-    """Remaining minutes per day: the stored counter, or what it would be if created now.
+    """Remaining minutes per day as a booking would find them (see `ensure_day_capacity`).
 
-    Reads only; the row is created by the booking that first needs it.
+    Reads only; the counter is created or brought up to date by the booking that needs it.
     """
-    stored = {
-        row.day: row.remaining_min
+    rows = {
+        row.day: row
         for row in await session.scalars(
             select(DayCapacity).where(
                 DayCapacity.clinic_id == clinic_id, DayCapacity.day.in_(list(days))
             )
         )
     }
-    missing = [d for d in days if d not in stored]
-    if missing:
-        duties = duties if duties is not None else await duty_by_day(session, clinic_id, missing)
-        for day in missing:
-            total = total_minutes(config, duties.get(day, []))
-            stored[day] = max(total - await booked_minutes(session, clinic_id, day), 0)
-    return stored
+    duties = duties if duties is not None else await duty_by_day(session, clinic_id, days)
+    out: dict[date, int] = {}
+    for day in days:
+        fresh = total_minutes(config, duties.get(day, []))
+        row = rows.get(day)
+        if row is not None and row.total_min == fresh:
+            out[day] = row.remaining_min
+        else:
+            out[day] = max(fresh - await booked_minutes(session, clinic_id, day), 0)
+    return out
 
 
 async def ensure_day_capacity(
     session: AsyncSession, config: Config, clinic_id: int, day: date, now: datetime
 ) -> None:
-    """Create the day's counter from the nurses on duty, unless it exists (race-safe)."""
-    exists = await session.scalar(
-        select(DayCapacity.id).where(DayCapacity.clinic_id == clinic_id, DayCapacity.day == day)
-    )
-    if exists is not None:
-        return
+    """Create the day's counter from the nurses on duty, or bring it up to date.
+
+    Nurse time changes after the counter exists (leave declared, a nurse added or deactivated):
+    when the total computed now differs from the stored one, the remaining minutes are set again
+    from the visits booked. The update is conditional on the values read, so under concurrent
+    bookings it applies at most once, and a booking in between is never counted twice (the next
+    booking corrects the total instead).
+    """
     duties = await duty_by_day(session, clinic_id, [day])
     total = total_minutes(config, duties[day])
+    row = (
+        await session.execute(
+            select(DayCapacity.id, DayCapacity.total_min, DayCapacity.remaining_min).where(
+                DayCapacity.clinic_id == clinic_id, DayCapacity.day == day
+            )
+        )
+    ).first()
     remaining = max(total - await booked_minutes(session, clinic_id, day), 0)
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DayCapacity)
+    if row is None:
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DayCapacity)
+        await session.execute(
+            insert.values(
+                clinic_id=clinic_id,
+                day=day,
+                total_min=total,
+                remaining_min=remaining,
+                updated_at=now,
+            ).on_conflict_do_nothing(index_elements=["clinic_id", "day"])
+        )
+        return
+    row_id, stored_total, stored_remaining = row
+    if stored_total == total:
+        return
     await session.execute(
-        insert.values(
-            clinic_id=clinic_id, day=day, total_min=total, remaining_min=remaining, updated_at=now
-        ).on_conflict_do_nothing(index_elements=["clinic_id", "day"])
+        update(DayCapacity)
+        .where(
+            DayCapacity.id == row_id,
+            DayCapacity.total_min == stored_total,
+            DayCapacity.remaining_min == stored_remaining,
+        )
+        .values(total_min=total, remaining_min=remaining, updated_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
 async def recompute_day_capacity(
     session: AsyncSession, config: Config, clinic_id: int, day: date, now: datetime
 ) -> int:
-    """Set the day's counter again from the nurses on duty and the visits booked (call after a
-    nurse's leave, shift or activity changes). Returns the remaining minutes."""
+    """Bring the day's counter up to date now (e.g. right after a nurse's leave is approved, so
+    the heads' screens show it); bookings do the same on their own. Returns the remaining
+    minutes."""
     await ensure_day_capacity(session, config, clinic_id, day, now)
-    duties = await duty_by_day(session, clinic_id, [day])
-    total = total_minutes(config, duties[day])
-    remaining = max(total - await booked_minutes(session, clinic_id, day), 0)
-    await session.execute(
-        update(DayCapacity)
-        .where(DayCapacity.clinic_id == clinic_id, DayCapacity.day == day)
-        .values(total_min=total, remaining_min=remaining, updated_at=now)
+    remaining = await session.scalar(
+        select(DayCapacity.remaining_min).where(
+            DayCapacity.clinic_id == clinic_id, DayCapacity.day == day
+        )
     )
-    return remaining
+    return int(remaining or 0)
 
 
 async def take_capacity(

@@ -666,6 +666,38 @@ async def test_reschedule_moves_the_capacity_and_tells_the_head_and_the_nurse(
     await no_failures(app)
 
 
+async def test_reschedule_a_requested_visit_to_another_window_the_same_day(
+    app: HomecareApp, client: Any
+) -> None:
+    nai = await user(client, "nai")
+    await register_self(nai)
+    await book(nai)  # Tuesday 08:00–10:00
+    await nai.send("/kunjungan_saya")
+    listing = await last(nai)
+    await nai.press(listing.buttons[0].text)
+    await last(nai)
+    await nai.press("Sel 10 Nov")
+    windows = await last(nai)
+    # The same slot is refused; another window of the same day is fine.
+    press = await nai.press("08:00–10:00", message_id=windows.message_id)
+    assert await answer_of(nai, press) == t("id", "patient.visits.same_slot")
+    await nai.press("10:00–12:00", message_id=windows.message_id)
+    await last(nai)
+    await nai.press("✅ Ya, pindahkan")
+    await last(nai)
+    [visit] = await rows(app, Visit)
+    assert (str(visit.day), f"{visit.window_start:%H:%M}", visit.status) == (
+        "2026-11-10",
+        "10:00",
+        "requested",
+    )
+    # An edit of a requested visit: no status change, and the day's minutes are unchanged.
+    assert len(await rows(app, VisitStatusChange)) == 1
+    [capacity] = await rows(app, DayCapacity)
+    assert capacity.remaining_min == capacity.total_min - 45
+    await no_failures(app)
+
+
 async def test_someone_elses_visit_cannot_be_cancelled_with_a_forged_button(
     app: HomecareApp, client: Any
 ) -> None:
@@ -789,9 +821,47 @@ async def test_correcting_a_profile_field(app: HomecareApp, client: Any) -> None
     await nai.send("18-08-1950")
     refused = await last(nai)
     assert refused.plain_text.startswith(t("id", "invalid.nik.birth_date_mismatch"))
+    # The kelurahan is chosen from the list; the location is shared, or removed with "Lewati".
+    await nai.send("/data_saya")
+    await last(nai)
+    await nai.press("✏️ Perbaiki data")
+    await last(nai)
+    await nai.press("Kelurahan")
+    await last(nai)
+    await nai.press("Buakana")
+    assert (await last(nai)).plain_text == "Sudah diperbaiki ✓"
+    await nai.send("/data_saya")
+    await last(nai)
+    await nai.press("✏️ Perbaiki data")
+    await last(nai)
+    await nai.press("Lokasi")
+    where = await last(nai)
+    assert where.reply_buttons[0].request_location
+    await nai.press_reply("Lewati")
+    assert (await last(nai)).plain_text == "Sudah diperbaiki ✓"
     [patient] = await rows(app, Patient)
-    assert (patient.rt_rw, str(patient.birth_date)) == ("007/002", "1950-08-17")
+    assert (patient.rt_rw, str(patient.birth_date), patient.kelurahan) == (
+        "007/002",
+        "1950-08-17",
+        "Buakana",
+    )
+    assert (patient.lat, patient.lon) == (None, None)
     assert patient.updated_at is not None
+    await no_failures(app)
+
+
+async def test_staff_may_export_their_data_but_not_delete_it_in_the_bot(
+    app: HomecareApp, client: Any
+) -> None:
+    kepala = await head_user(client)
+    await kepala.send("/data_saya")
+    menu = await last(kepala)
+    assert menu.button_texts == ["📄 Lihat semua data saya", "✖ Batal"]
+    await kepala.press("📄 Lihat semua data saya")
+    readable, _ = await expect(kepala, 2)
+    assert readable.document is not None
+    text = (await kepala.file_bytes(readable.document)).decode("utf-8")
+    assert f"Telegram ID: {HEAD_USER_ID}" in text
     await no_failures(app)
 
 
