@@ -42,11 +42,13 @@ class JobRunner:
         )
         self.reminders = ReminderJobs(self)
         self.digests = DigestJobs(self)
+        self.weekly_report = WeeklyReportJobs(self)
         self.planning = PlanningJobs(self)
 
     async def start(self) -> None:
         await self.reminders.register()
         await self.digests.register()
+        await self.weekly_report.register()
         await self.planning.register()
         self.scheduler.start()
 
@@ -203,6 +205,48 @@ class DigestJobs:
             self.hc.relay.wake(ids)
             log.info("digest of open tasks queued for %d head(s)", len(ids))
         return len(ids)
+
+
+# --- the heads' weekly report -------------------------------------------------------------------
+
+
+class WeeklyReportJobs:
+    """Last week's report to every head on Monday at `[schedule] weekly_report_at` (clinic time).
+
+    The in-memory job store forgets a Monday the process was down for, so `register` catches up:
+    past this week's report time, it sends now (the outbox's dedupe keys keep it to once a week).
+    """
+
+    JOB = "report:weekly"
+
+    def __init__(self, runner: JobRunner) -> None:
+        self.runner = runner
+        self.hc = runner.hc
+
+    async def register(self) -> None:
+        cfg = self.hc.config
+        at = cfg.schedule.weekly_report_at
+        self.runner.scheduler.add_job(
+            self.send,
+            CronTrigger(
+                day_of_week="mon", hour=at.hour, minute=at.minute, timezone=cfg.clinic.timezone
+            ),
+            id=self.JOB,
+            replace_existing=True,
+        )
+        now = utcnow()
+        local = now.astimezone(cfg.clinic.tz)
+        monday = local.date() - timedelta(days=local.weekday())
+        if local >= datetime.combine(monday, at, cfg.clinic.tz):
+            try:
+                await self.send(now)
+            except Exception:
+                log.exception("weekly report catch-up failed; Monday's run will try again")
+
+    async def send(self, now: datetime | None = None) -> int:
+        from bot.handlers.head_reports import send_weekly_reports
+
+        return len(await send_weekly_reports(self.hc, now))
 
 
 # --- planning and the nurses' routes (db/services/planning.py, route_digest.py) -----------------
