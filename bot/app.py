@@ -91,6 +91,8 @@ class HomecareApp:
         self.intake.stop()
         self.relay.stop()
         await self.jobs.stop()
+        # The relay ends its sends itself (cancelling it mid-database-call would not stop the call).
+        await self.relay.wait_closed()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -77,6 +77,11 @@ log = logging.getLogger(__name__)
 # Stored rows replay any Bot API method generically through `do_api_request`; PTB would rather we
 # called the typed method and says so on each call.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+# PTB 22 itself reads `RetryAfter.retry_after` when raising it and warns that the attribute will
+# become a timedelta; `retry_after_s` below accepts both.
+warnings.filterwarnings(
+    "ignore", message=r".*`retry_after` will be of type", category=PTBDeprecationWarning
+)
 
 UNREACHABLE = ("chat not found", "user is deactivated", "bot was blocked", "bot can't initiate")
 # Methods that put a new message in a chat: Telegram's per-chat flood limit applies to these.
@@ -112,9 +117,7 @@ Hook = Callable[[str, int], Awaitable[None]]
 
 
 def retry_after_s(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type becomes timedelta: both work
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        ra = exc.retry_after
+    ra = exc.retry_after
     return float(ra) if isinstance(ra, int | float) else ra.total_seconds()
 
 
@@ -203,6 +206,7 @@ class Relay:
         self.chat_burst = cfg.per_chat_burst
         self.scan_interval = 2.0  # full scans catch rows committed by other processes
         self.max_in_memory = 5000
+        self.stop_grace_s = 5.0
         self.rng = random.Random()
         # Test hook: awaited at "claimed" (committed `sending`, not yet sent) and "sent" (sent,
         # not yet marked) with the row id; a crash test blocks there and stops the app.
@@ -217,12 +221,15 @@ class Relay:
         self._ready: list[tuple[int, int, int, int]] = []  # (priority, row id, chat, ticket)
         self._timers: list[tuple[float, int, int]] = []  # (loop time, chat, ticket)
         self._inflight: set[asyncio.Task[None]] = set()
+        self._on_network: set[asyncio.Task[Any]] = set()
         self._announced: set[int] = set()
         self._scan_due = True
         self._last_scan = float("-inf")
         self._kick = asyncio.Event()
         self._load_now = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._closed = asyncio.Event()
+        self._closed.set()  # not running yet
 
     # --- control --------------------------------------------------------------------------
 
@@ -254,6 +261,7 @@ class Relay:
 
     async def run_forever(self) -> None:
         """Load due rows and dispatch them until stopped; never ends on an error."""
+        self._closed.clear()
         loader = asyncio.create_task(self._load_forever(), name="outbox-loader")
         try:
             while not self._stopping.is_set():
@@ -263,10 +271,33 @@ class Relay:
                     log.exception("outbox relay: dispatch failed; going on")
                     await self._sleep(1.0)
         finally:
-            loader.cancel()
-            for task in list(self._inflight):
+            try:
+                await self._shutdown(loader)
+            finally:
+                self._closed.set()
+
+    async def wait_closed(self, timeout_s: float = 60.0) -> None:
+        """After `stop()`: until `run_forever` has finished its sends (if it runs at all)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closed.wait(), timeout=timeout_s)
+
+    async def _shutdown(self, loader: asyncio.Task[None]) -> None:
+        """Let the tasks end on their own: a task cancelled inside a database call would leave
+        the call running in the driver's thread (a claim committed after the stop) and race the
+        engine's disposal. Only sends waiting on the network are cancelled, after a grace period;
+        their rows stay `sending` and are sent again at the next start (uncertain)."""
+        self._stopping.set()
+        self._load_now.set()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=self.stop_grace_s)
+        for task in list(self._inflight):
+            if task in self._on_network:
                 task.cancel()
-            await asyncio.gather(loader, *self._inflight, return_exceptions=True)
+        rest = {loader, *self._inflight}
+        _, stuck = await asyncio.wait(rest, timeout=30.0)
+        for task in stuck:  # a database that does not answer at all: give up on it
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
 
     # --- loading --------------------------------------------------------------------------
 
@@ -446,18 +477,11 @@ class Relay:
             return _Outcome(done=False, delay=2.0)
         if claimed is None:
             return _DONE
-        if self.hook is not None:
-            await self.hook("claimed", row_id)
-        cfg = self.hc.config.telegram
+        if self._stopping.is_set():  # claimed as the relay stopped: nothing was sent
+            await self._settle(store.release, row_id)
+            return _Outcome(done=False)
         try:
-            result: Any = await self.hc.application.bot.do_api_request(
-                claimed.method,
-                api_kwargs=self._api_kwargs(claimed),
-                read_timeout=cfg.request_timeout_s,
-                write_timeout=cfg.request_timeout_s,
-                connect_timeout=CONNECT_TIMEOUT_S,
-                pool_timeout=POOL_TIMEOUT_S,
-            )
+            result = await self._request(claimed)
         except RetryAfter as exc:
             wait = retry_after_s(exc)
             self.stats["rate_limited"] += 1
@@ -491,12 +515,33 @@ class Relay:
         except Exception as exc:  # e.g. a payload PTB cannot encode: nothing left the machine
             log.exception("outbox: row %s could not be sent", row_id)
             return await self._retry(claimed, f"{type(exc).__name__}: {exc}", uncertain=False)
-        if self.hook is not None:
-            await self.hook("sent", row_id)
         message_id = result.get("message_id") if isinstance(result, dict) else None
         await self._settle(store.mark_sent, row_id, message_id, utcnow())
         self.stats["sent"] += 1
         return _DONE
+
+    async def _request(self, claimed: Claimed) -> Any:
+        """The Bot API call (the only part of a send that a stop may cancel)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._on_network.add(task)
+        try:
+            if self.hook is not None:
+                await self.hook("claimed", claimed.id)
+            cfg = self.hc.config.telegram
+            result = await self.hc.application.bot.do_api_request(
+                claimed.method,
+                api_kwargs=self._api_kwargs(claimed),
+                read_timeout=cfg.request_timeout_s,
+                write_timeout=cfg.request_timeout_s,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                pool_timeout=POOL_TIMEOUT_S,
+            )
+            if self.hook is not None:
+                await self.hook("sent", claimed.id)
+            return result
+        finally:
+            self._on_network.discard(task)
 
     def _api_kwargs(self, claimed: Claimed) -> dict[str, Any]:
         payload = dict(claimed.payload)

@@ -56,7 +56,24 @@ class JobRunner:
         self.reminders.unregister()
         await self.planning.unregister()
         if self.scheduler.running:
+            # Let jobs that are running finish first: shutdown() cancels them without waiting,
+            # and a job cancelled inside a database call races the engine's disposal.
+            self.scheduler.pause()
+            running = self._running_jobs()
+            if running:
+                await asyncio.wait(running, timeout=self.STOP_GRACE_S)
             self.scheduler.shutdown(wait=False)
+            if running:
+                await asyncio.wait(running, timeout=1.0)
+
+    STOP_GRACE_S = 10.0
+
+    def _running_jobs(self) -> set[asyncio.Future[Any]]:
+        """Coroutine jobs in flight (APScheduler's asyncio executor keeps them privately)."""
+        futures: set[asyncio.Future[Any]] = set()
+        for executor in getattr(self.scheduler, "_executors", {}).values():
+            futures |= {f for f in getattr(executor, "_pending_futures", ()) if not f.done()}
+        return futures
 
     def reminders_changed(self) -> None:
         """Reminder rows changed (committed): re-arm the reminder timer. Also automatic after any

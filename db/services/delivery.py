@@ -154,6 +154,15 @@ async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | 
     )
 
 
+async def release(session: AsyncSession, row_id: int) -> None:
+    """Undo a claim whose request was never made (the relay stopped in between)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending")
+        .values(status="pending", attempts=OutboxMessage.attempts - 1)
+    )
+
+
 async def mark_sent(
     session: AsyncSession, row_id: int, message_id: int | None, now: datetime
 ) -> None:
