@@ -41,6 +41,7 @@ async def database(empty_database: Database) -> AsyncIterator[Database]:
 
 # --- story tests: the real app against the sandbox over real HTTP --------------------------
 
+
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Any]:
     from sandbox.server import SandboxServer
