@@ -388,9 +388,9 @@ async def reassign(
     """Give a planned, not yet started visit to another nurse of the clinic.
 
     The visit keeps its planned times; its route stop moves to the new nurse's route for that
-    day (created when she had none) and both routes are renumbered in time order. When the
-    planning service offers a same-day re-plan (`db.services.planning.replan_after_reassign`),
-    it is run afterwards so the rest of both nurses' day is re-timed.
+    day (created when she had none) and both routes are renumbered in time order. Then a
+    re-plan of that day is queued (`db.services.planning.replan_after_reassign`), which re-times
+    the rest of both nurses' day after the commit.
     """
     visit = await access.head_visit(session, clinic_id, visit_id)
     if visit is None:
@@ -480,13 +480,8 @@ async def _move_stop(
 
 
 async def _replan(session: AsyncSession, clinic_id: int, visit: Visit, now: datetime) -> bool:
-    """Use the planning service's same-day re-plan when it exists (built by another module)."""
-    try:
-        from db.services import planning  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    hook = getattr(planning, "replan_after_reassign", None)
-    if hook is None:
-        return False
-    await hook(session, clinic_id=clinic_id, day=visit.day, now=now)
+    """Queue the planning service's re-plan of the visit's day (runs after the commit)."""
+    from db.services.planning import replan_after_reassign  # heavy module: load on use
+
+    await replan_after_reassign(session, clinic_id=clinic_id, day=visit.day, now=now)
     return True
