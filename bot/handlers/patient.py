@@ -33,6 +33,7 @@ from bot.render.common import plain
 from bot.turn import HomecareContext, Turn
 from db.models import Conversation
 from db.services import conversation
+from db.services.consent import has_account_consent
 from db.services.patients import my_patient
 from db.types import utcnow
 
@@ -148,8 +149,6 @@ async def quit_command(update: Update, context: HomecareContext) -> None:
 
 
 async def _has_consent(turn: Turn) -> bool:
-    from db.services.consent import has_account_consent
-
     account = turn.require_account()
     return await has_account_consent(turn.session, account.id, turn.config.privacy.consent_version)
 
@@ -176,8 +175,9 @@ async def on_step_button(update: Update, context: HomecareContext) -> None:
     if conv is None or conv.nonce != nonce:
         turn.answer(query.id, turn.tr("common.stale_button"))
         return
-    c = Ctx(turn, conv, now, query_id=query.id)
-    c.turn_message_id = message.message_id if message is not None else None
+    c = Ctx(
+        turn, conv, now, query_id=query.id, turn_message_id=message.message_id if message else None
+    )
     if action == "q":
         await c.accepted_press()
         key = QUIT_KEYS.get((conv.flow, conv.step))

@@ -13,7 +13,6 @@ is answered "stale" and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -61,6 +60,8 @@ class Ctx:
     conv: Conversation
     now: datetime
     query_id: str | None = None
+    # The message whose button was pressed (its keyboard is taken away once the press is taken).
+    turn_message_id: int | None = None
     _answered: bool = field(default=False)
 
     @property
@@ -128,8 +129,6 @@ class Ctx:
             kind="markup",
         )
 
-    turn_message_id: int | None = None
-
     def advance(self, step: str, **changes: Any) -> None:
         conversation.advance(self.conv, step, self.now, **changes)
 
@@ -183,6 +182,3 @@ def day_arg(args: list[str]) -> date:
         return date(int(args[0][:4]), int(args[0][4:6]), int(args[0][6:]))
     except ValueError:
         raise BadCallback("bad day") from None
-
-
-StepHandler = Callable[[Ctx], Awaitable[None]]
