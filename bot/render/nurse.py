@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Button, Reply, to_payload
+from bot.render.patient import START_BOOKING_PREFIX
 from bot.render.route_map import MapPoint, directions_url, route_links
 from homecare.config import Config
 
@@ -404,6 +405,7 @@ def action_done(tr: Translator, key: str, **params: str) -> str:
 
 @dataclass(frozen=True)
 class VisitNotice:
+    patient_id: int
     code: str
     service_type: str
     day: date
@@ -432,6 +434,7 @@ def visit_planned(tr: Translator, config: Config, info: VisitNotice, kind: str) 
 
 
 def visit_unplaced(tr: Translator, config: Config, info: VisitNotice) -> Reply:
+    """Sorry, not that day: with a button straight into the family's booking flow."""
     return Reply(
         tr(
             "nurse.family_unplaced",
@@ -440,7 +443,14 @@ def visit_unplaced(tr: Translator, config: Config, info: VisitNotice) -> Reply:
             day=day_label(tr, info.day),
             reason=reason_label(tr, info.reason),
             phone=escape(info.phone),
-        )
+        ),
+        buttons=(
+            (
+                Button(
+                    tr("nurse.family_other_day"), data=encode(START_BOOKING_PREFIX, info.patient_id)
+                ),
+            ),
+        ),
     )
 
 

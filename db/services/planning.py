@@ -71,6 +71,7 @@ from bot.messages import to_payload
 from bot.render import nurse as render
 from db.models import (
     Account,
+    Clinic,
     Nurse,
     NurseLeave,
     OutboxMessage,
@@ -233,9 +234,16 @@ def _first_name(name: str | None) -> str:
     return (name or "").split()[0] if (name or "").strip() else ""
 
 
-async def _fingerprint(session: AsyncSession, clinic_id: int, day: date) -> tuple[Any, ...]:
-    """Everything a plan for `day` depends on, in a comparable form."""
-    visits = await session.execute(
+async def _fingerprint(
+    session: AsyncSession, clinic_id: int, day: date, *, lock: bool = False
+) -> tuple[Any, ...]:
+    """Everything a plan for `day` depends on, in a comparable form.
+
+    With `lock` (the write phase) the day's visit rows stay locked until the commit on
+    PostgreSQL, so nothing changes between this check and the write; SQLite's write
+    transaction (BEGIN IMMEDIATE) already keeps other writers out.
+    """
+    query = (
         select(
             Visit.id,
             Visit.status,
@@ -251,6 +259,7 @@ async def _fingerprint(session: AsyncSession, clinic_id: int, day: date) -> tupl
         .where(Visit.status.in_(sorted(PLANNABLE | STARTED)))
         .order_by(Visit.id)
     )
+    visits = await session.execute(query.with_for_update() if lock else query)
     nurses = await session.execute(
         select(
             Nurse.id,
@@ -952,6 +961,7 @@ class _Writer:
         accounts = await patient_accounts(self.session, visit.patient_id)
         patient = await self.session.get(Patient, visit.patient_id)
         info = render.VisitNotice(
+            patient_id=visit.patient_id,
             code=visit.code,
             service_type=visit.service_type,
             day=visit.day,
@@ -1090,7 +1100,8 @@ async def _write(
     attempt: int,
 ) -> PlanOutcome:
     async with db.transaction() as session:
-        if await _fingerprint(session, facts.clinic_id, facts.day) != facts.fingerprint:
+        seen = await _fingerprint(session, facts.clinic_id, facts.day, lock=True)
+        if seen != facts.fingerprint:
             raise _Changed
         run = await session.get(PlanRun, run_id)
         assert run is not None
@@ -1291,8 +1302,6 @@ async def _after_cancel(session: AsyncSession, visit: Visit, now: datetime) -> b
 
 
 async def _clinic_tz(session: AsyncSession, clinic_id: int) -> ZoneInfo:
-    from db.models import Clinic
-
     name = await session.scalar(select(Clinic.timezone).where(Clinic.id == clinic_id))
     return ZoneInfo(name or "Asia/Makassar")
 
@@ -1458,8 +1467,8 @@ async def _tell_heads_now(
 class PlanningWorker:
     """Runs queued plan runs, one at a time, outside any update's transaction.
 
-    `on_done` is called after each run (the app wakes the outbox relay); `after_run(outcome)`
-    lets the caller queue follow-ups that need more than this module (route updates to nurses).
+    `on_done(outcome)` is called after each run: the app wakes the outbox relay and sends
+    changed routes to nurses who already had today's (scheduler/jobs.py).
     """
 
     def __init__(
@@ -1627,6 +1636,21 @@ async def day_has_run(session: AsyncSession, clinic_id: int, day: date) -> bool:
                 PlanRun.clinic_id == clinic_id,
                 PlanRun.day == day,
                 PlanRun.status.in_(["done", "queued", "running"]),
+            )
+            .limit(1)
+        )
+    ) is not None
+
+
+async def has_requests(session: AsyncSession, clinic_id: int, day: date) -> bool:
+    """Some visit of `day` waits for a plan (requested, not yet given to a nurse)."""
+    return (
+        await session.scalar(
+            select(Visit.id)
+            .where(
+                Visit.clinic_id == clinic_id,
+                Visit.day == day,
+                Visit.status == S.REQUESTED.value,
             )
             .limit(1)
         )

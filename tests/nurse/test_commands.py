@@ -149,3 +149,31 @@ async def test_family_text_is_not_read_as_a_nurse_note(app: HomecareApp, clinic:
     await family.send("TD 130/85")
     reply = await family.wait_message()
     assert "catatan" not in reply.plain_text and "Tanda vital" not in reply.plain_text
+
+
+async def test_nobody_at_home(
+    app: HomecareApp, client: Any, clinic: Clinic, clock: time_machine.Traveller
+) -> None:
+    await plan_tuesday(app, clock)
+    first = (await routes_of(app))[clinic.andi_id][0]
+    clock.move_to(wita(TUESDAY, 8, 0))
+    await act(app, clinic.andi_id, first, "go")
+    andi = clinic.andi.user
+    await wait_for(andi, "Rute Anda")
+    await andi.press_forged(f"nst:{first}")
+    card = await wait_for(andi, "Kunjungan 1")
+    assert "✅ Selesai" not in card.button_texts  # not before "Tiba"
+    await andi.press("🚪 Pasien tidak di rumah", message_id=card.message_id)
+    ask = await andi.wait_edit(card)
+    assert "pasien tidak di rumah" in ask.plain_text
+    await andi.press("Ya, tidak di rumah", message_id=card.message_id)
+    closed = await andi.wait_edit(ask)
+    assert "tidak bertemu pasien" in closed.plain_text
+    [visit] = (await visits(app, [first])).values()
+    assert visit.status == "not_home"
+    family = clinic.families[clinic.visits.index(first)]
+    told = await wait_for(family.user, "tidak bertemu pasien di rumah")
+    assert "/minta_kunjungan" in told.plain_text
+    async with app.db.read() as s:
+        task = await s.scalar(select(StaffTask).where(StaffTask.kind == "not_home"))
+    assert task is not None and task.visit_id == first

@@ -16,6 +16,7 @@ from db.services.visit_status import change_status
 from db.types import utcnow
 from scheduler.visits import Actor, VisitStatus
 from tests.nurse.helpers import (
+    MONDAY,
     TUESDAY,
     Clinic,
     act,
@@ -223,3 +224,43 @@ async def test_a_nurse_who_cannot_come_is_kept_off_that_visit(
     assert_sound(again)
     [still] = (await visits(app, [target])).values()
     assert still.nurse_id != clinic.andi_id
+
+
+async def test_a_visit_nobody_can_do_is_offered_another_day(
+    app: HomecareApp, client: Any, clinic: Clinic, clock: time_machine.Traveller
+) -> None:
+    from db.models import Patient, PatientLink
+
+    family = clinic.families[1]
+    async with app.db.transaction() as s:
+        lat, lon = near(-300, -300)
+        patient = Patient(clinic_id=app.clinic_id, full_name="Hasna Paliatif", lat=lat, lon=lon)
+        s.add(patient)
+        await s.flush()
+        s.add(
+            PatientLink(account_id=family.account_id, patient_id=patient.id, relation="caregiver")
+        )
+        visit = await add_visit(s, app, patient.id, TUESDAY, "palliative", (8, 14), "Nyeri")
+    clock.move_to(wita(MONDAY, 18))
+    [outcome] = await app.jobs.planning.nightly()
+    assert (visit.id, "no_nurse_with_skills") in outcome.unplaced
+    async with app.db.read() as s:
+        run = await s.get(PlanRun, outcome.run_id)
+        task = await s.scalar(select(StaffTask).where(StaffTask.visit_id == visit.id))
+    assert run is not None
+    assert_sound(run)
+    assert (
+        task is not None
+        and task.kind == "visit_unplaced"
+        and "no_nurse_with_skills" in (task.detail or "")
+    )
+    [unplaced] = (await visits(app, [visit.id])).values()
+    assert unplaced.status == "unplaced" and unplaced.unplaced_reason == "no_nurse_with_skills"
+    assert unplaced.nurse_id is None
+    sorry = await wait_for(family.user, "belum dapat dijadwalkan")
+    assert "tidak ada perawat dengan keahlian" in sorry.plain_text
+    # The button leads straight into booking for that patient.
+    await family.user.press("📅 Pilih hari lain", message_id=sorry.message_id)
+    nxt = await family.user.wait_message()
+    assert "kesalahan" not in nxt.plain_text and "bukan untuk Anda" not in nxt.plain_text
+    assert nxt.buttons or nxt.reply_keyboard
