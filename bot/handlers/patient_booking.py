@@ -220,6 +220,7 @@ async def _danger(c: Ctx, yes: bool) -> None:
                 service_code=str(c.data.get("svc") or "") or None,
                 signs=[signs[q].code],
                 now=c.now,
+                notes=c.notes,
             )
         return
     if q + 1 < len(signs):

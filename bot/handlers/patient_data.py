@@ -210,7 +210,9 @@ async def _apply(c: Ctx, value: object) -> None:
 
 
 async def _delete(c: Ctx) -> None:
-    report = await rights_service.delete_my_data(c.session, c.config, c.account, c.clinic_id, c.now)
+    report = await rights_service.delete_my_data(
+        c.session, c.config, c.account, c.clinic_id, c.now, notes=c.notes
+    )
     await c.say(
         render.deleted(
             c.tr,

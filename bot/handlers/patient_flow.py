@@ -26,6 +26,7 @@ from bot.render import patient as render
 from bot.turn import Turn
 from db.models import Account, Conversation
 from db.services import conversation
+from db.services.patients import Notes
 
 if TYPE_CHECKING:
     from homecare.config import Config
@@ -128,6 +129,11 @@ class Ctx:
             chat_id=self.turn.chat_id,
             kind="markup",
         )
+
+    @property
+    def notes(self) -> Notes:
+        """Staff notes this update queues: attributed to it, and the relay woken for them."""
+        return Notes(self.turn.update_id, self.turn.outbox_ids)
 
     def advance(self, step: str, **changes: Any) -> None:
         conversation.advance(self.conv, step, self.now, **changes)

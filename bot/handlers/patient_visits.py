@@ -157,7 +157,13 @@ async def _cancel(c: Ctx, reason: str) -> None:
         c.stale()
         return
     result = await visits_service.cancel_visit(
-        c.session, config=c.config, account=c.account, item=item, reason=reason, now=c.now
+        c.session,
+        config=c.config,
+        account=c.account,
+        item=item,
+        reason=reason,
+        now=c.now,
+        notes=c.notes,
     )
     await c.accepted_press()
     await c.end()
@@ -217,6 +223,7 @@ async def _move(c: Ctx) -> None:
         day=day,
         window=window,
         now=c.now,
+        notes=c.notes,
     )
     await c.accepted_press()
     if result.ok:

@@ -34,8 +34,7 @@ from db.models import (
     StaffTask,
     Visit,
 )
-from db.services import outbox
-from db.services.patients import head_accounts
+from db.services.patients import Notes, head_accounts, queue_note
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import record_created
 from homecare.config import Config, ServiceType
@@ -439,6 +438,7 @@ async def record_emergency(
     service_code: str | None,
     signs: list[str],
     now: datetime,
+    notes: Notes | None = None,
 ) -> EmergencyReferral:
     """A danger sign at intake: record the referral, open a follow-up task, alert every head."""
     row = EmergencyReferral(
@@ -465,10 +465,10 @@ async def record_emergency(
         reply = head_emergency_alert(
             Translator(head.language), config, patient, signs, service_code, now
         )
-        await outbox.queue(
+        await queue_note(
             session,
+            notes,
             chat_id=head.chat_id,
-            method="sendMessage",
             payload=to_payload(head.chat_id, reply),
             kind="emergency_alert",
             clinic_id=clinic_id,

@@ -34,7 +34,7 @@ from db.models import (
 from db.services import conversation
 from db.services.consent import withdraw_all
 from db.services.my_visits import tell_staff
-from db.services.patients import my_patients
+from db.services.patients import Notes, my_patients
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import change_status
 from homecare.config import Config
@@ -186,7 +186,12 @@ def _anonymise(patient: Patient, now: datetime) -> None:
 
 
 async def delete_my_data(
-    session: AsyncSession, config: Config, account: Account, clinic_id: int, now: datetime
+    session: AsyncSession,
+    config: Config,
+    account: Account,
+    clinic_id: int,
+    now: datetime,
+    notes: Notes | None = None,
 ) -> DeletionReport:
     """Carry out a deletion request (see the module doc). Call for family accounts only."""
     removed = unlinked = cancelled = kept = 0
@@ -221,7 +226,9 @@ async def delete_my_data(
                 )
                 visit.cancel_reason = None
                 await sync_visit_reminders(session, visit, config, now)
-                await tell_staff(session, config, visit, "cancelled", nurse_id=nurse_id, now=now)
+                await tell_staff(
+                    session, config, visit, "cancelled", nurse_id=nurse_id, now=now, notes=notes
+                )
                 cancelled += 1
             else:
                 kept += 1

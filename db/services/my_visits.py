@@ -19,7 +19,6 @@ from bot.i18n import Translator
 from bot.messages import to_payload
 from bot.render.patient import staff_visit_changed
 from db.models import Account, Patient, Visit
-from db.services import outbox
 from db.services.booking import (
     check_slot,
     load_rules,
@@ -27,7 +26,14 @@ from db.services.booking import (
     take_capacity,
     window_of,
 )
-from db.services.patients import MyPatient, head_accounts, my_patients, nurse_account
+from db.services.patients import (
+    MyPatient,
+    Notes,
+    head_accounts,
+    my_patients,
+    nurse_account,
+    queue_note,
+)
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import change_status, release_capacity
 from homecare.config import Config
@@ -139,6 +145,7 @@ async def tell_staff(
     old_window: TimeWindow | None = None,
     reason: str | None = None,
     now: datetime,
+    notes: Notes | None = None,
 ) -> None:
     """Queue a note to every head and to the nurse who had the visit (cancelled/rescheduled)."""
     patient = await session.get(Patient, visit.patient_id)
@@ -158,10 +165,10 @@ async def tell_staff(
             old_window=old_window,
             reason=reason,
         )
-        await outbox.queue(
+        await queue_note(
             session,
+            notes,
             chat_id=account.chat_id,
-            method="sendMessage",
             payload=to_payload(account.chat_id, reply),
             kind=f"visit_{what}",
             clinic_id=visit.clinic_id,
@@ -195,6 +202,7 @@ async def cancel_visit(
     item: VisitItem,
     reason: str,
     now: datetime,
+    notes: Notes | None = None,
 ) -> ChangeResult:
     visit = item.visit
     rules = await load_rules(session, config, visit.clinic_id, now)
@@ -217,7 +225,16 @@ async def cancel_visit(
         return ChangeResult(exc.locale_key)
     visit.cancel_reason = reason[:REASON_MAX]
     await sync_visit_reminders(session, visit, config, now)
-    await tell_staff(session, config, visit, "cancelled", nurse_id=nurse_id, reason=reason, now=now)
+    await tell_staff(
+        session,
+        config,
+        visit,
+        "cancelled",
+        nurse_id=nurse_id,
+        reason=reason,
+        now=now,
+        notes=notes,
+    )
     return ChangeResult()
 
 
@@ -230,6 +247,7 @@ async def reschedule_visit(
     day: date,
     window: TimeWindow,
     now: datetime,
+    notes: Notes | None = None,
 ) -> ChangeResult:
     """Move the visit to another day/window; capacity moves with it, atomically."""
     visit = item.visit
@@ -283,5 +301,6 @@ async def reschedule_visit(
         old_day=old_day,
         old_window=old_window,
         now=now,
+        notes=notes,
     )
     return ChangeResult()

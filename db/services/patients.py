@@ -6,7 +6,7 @@ Record-level checks for single records are in `db.services.access` (`linked_pati
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -14,6 +14,36 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Account, AccountRole, Nurse, Patient, PatientLink
+from db.services import outbox
+
+
+@dataclass
+class Notes:
+    """Where notes to staff queued by a person's action are accounted for.
+
+    `update_id`: the update that caused them (the relay gives them a person's priority);
+    `ids`: the queued outbox rows, for waking the relay at once — pass the turn's
+    `outbox_ids` list. Jobs pass nothing and rely on the relay's scan.
+    """
+
+    update_id: int | None = None
+    ids: list[int] = field(default_factory=list)
+
+
+async def queue_note(
+    session: AsyncSession, notes: Notes | None, *, chat_id: int, payload: dict[str, Any], **kw: Any
+) -> None:
+    row = await outbox.queue(
+        session,
+        chat_id=chat_id,
+        method="sendMessage",
+        payload=payload,
+        source_update_id=notes.update_id if notes else None,
+        **kw,
+    )
+    if row is not None and notes is not None:
+        notes.ids.append(row.id)
+
 
 # Profile fields a person may correct, in the order they are offered.
 CORRECTABLE = ("name", "phone", "birth", "nik", "address", "kel", "rtrw", "landmark", "loc")
