@@ -99,7 +99,7 @@ async def _not_a_nurse(turn: Turn, update: Update) -> None:
     if query is not None:
         turn.answer(query.id, turn.tr("nurse.not_a_nurse"), alert=True)
     else:
-        await turn.reply(render.Reply(turn.tr("nurse.not_a_nurse")))
+        await turn.reply(Reply(turn.tr("nurse.not_a_nurse")))
 
 
 # --- the day ---------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ from db.models import (
     NurseLeave,
     OutboxMessage,
     Patient,
+    PatientLink,
     PlanRun,
     Route,
     RouteStop,
@@ -84,7 +85,7 @@ from db.models import (
     VisitStatusChange,
 )
 from db.services import outbox
-from db.services.patients import head_accounts, patient_accounts
+from db.services.patients import head_accounts
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import change_status
 from db.session import Database
@@ -803,6 +804,8 @@ class _Writer:
     notes: list[FamilyNote] = field(default_factory=list)
     changed_nurses: set[int] = field(default_factory=set)
     newly_unplaced: list[tuple[Visit, str]] = field(default_factory=list)
+    patients: dict[int, Patient] = field(default_factory=dict)
+    families: dict[int, list[Account]] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -817,6 +820,7 @@ class _Writer:
             for n in await session.scalars(select(Nurse).where(Nurse.clinic_id == facts.clinic_id))
         }
         before = {v.id: (v.nurse_id, v.planned_start) for v in visits.values()}
+        await self._load_families({v.patient_id for v in visits.values()})
         old_order = {
             nid: tuple(vid for vid in order if vid in visits)
             for nid, order in facts.route_order.items()
@@ -958,8 +962,8 @@ class _Writer:
         self, visit: Visit, nurse: Nurse | None, kind: str, reason: str = ""
     ) -> bool:
         """Queue the message to every account linked to the patient; False when none."""
-        accounts = await patient_accounts(self.session, visit.patient_id)
-        patient = await self.session.get(Patient, visit.patient_id)
+        accounts = self.families.get(visit.patient_id, [])
+        patient = self.patients.get(visit.patient_id)
         info = render.VisitNotice(
             patient_id=visit.patient_id,
             code=visit.code,
@@ -993,6 +997,26 @@ class _Writer:
                 dedupe_key=f"plan:{self.run.id}:{visit.id}:{account.id}",
             )
         return bool(accounts)
+
+    async def _load_families(self, patient_ids: set[int]) -> None:
+        """Patients and the accounts that hear about them, in two queries for the whole day
+        (the write transaction holds the database's write lock: keep it short)."""
+        ids = sorted(patient_ids)
+        self.patients = {
+            p.id: p for p in await self.session.scalars(select(Patient).where(Patient.id.in_(ids)))
+        }
+        self.families = {}
+        for patient_id, account in await self.session.execute(
+            select(PatientLink.patient_id, Account)
+            .join(Account, Account.id == PatientLink.account_id)
+            .where(
+                PatientLink.patient_id.in_(ids),
+                PatientLink.revoked_at.is_(None),
+                Account.deleted_at.is_(None),
+            )
+            .order_by(Account.id)
+        ):
+            self.families.setdefault(patient_id, []).append(account)
 
     async def _tell_heads(self) -> None:
         """The report to whoever asked (/rencana); heads see unplaced visits as staff tasks."""
