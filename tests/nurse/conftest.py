@@ -1,5 +1,6 @@
 """Fixtures for the nurse's day and planning: a clinic clock started before the app (so its jobs,
-handlers and the planner see one time), quick delivery, short solver runs, a staffed clinic."""
+handlers and the planner see one time), quick delivery, short solver runs, a staffed clinic.
+Every plan a test makes is checked by the independent feasibility checker when the app stops."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import Any
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from bot.app import HomecareApp, build_application
 from bot.guard import FloodControl
+from db.models import PlanRun
 from db.session import Database
 from homecare.config import Config
-from tests.nurse.helpers import START, Clinic, seed_clinic
+from tests.nurse.helpers import START, Clinic, assert_sound, seed_clinic
 
 
 @pytest.fixture
@@ -45,7 +48,19 @@ async def app(
     # (test_jobs.py checks what is scheduled). The planning worker runs as usual.
     hc.jobs.scheduler.pause()
     yield hc
-    await hc.stop()
+    try:
+        await every_plan_is_sound(hc)
+    finally:
+        await hc.stop()
+
+
+async def every_plan_is_sound(hc: HomecareApp) -> None:
+    """The independent feasibility checker, on every plan the test made (as stored)."""
+    async with hc.db.read() as s:
+        runs = list(await s.scalars(select(PlanRun).where(PlanRun.status == "done")))
+    for run in runs:
+        if run.result is not None and "merged_into" not in run.result:
+            assert_sound(run)
 
 
 @pytest.fixture
