@@ -826,16 +826,12 @@ class _Writer:
             for nid, order in facts.route_order.items()
         }
         await self._routes(visits)
-        fixed: set[int] = set()
         for route in plan.routes:
             nurse_id = int(route.nurse)
             for stop in route.stops:
-                if stop.kind != "visit" or stop.visit is None:
-                    continue
+                if stop.kind != "visit" or stop.visit is None or stop.fixed:
+                    continue  # a pinned stop keeps everything it had
                 visit = visits[int(stop.visit)]
-                if stop.fixed:
-                    fixed.add(visit.id)
-                    continue
                 await self._assign(visit, nurses[nurse_id], stop, before[visit.id])
         for item in plan.unassigned:
             await self._unplace(visits[int(item.visit)], item.reason)
@@ -917,6 +913,9 @@ class _Writer:
         visit.planned_arrival, visit.planned_start, visit.planned_end = arrive, start, end
         visit.unplaced_reason = None
         visit.updated_at = self.now
+        if (old_nurse, old_start) != (nurse.id, start):
+            # The "before arrival" reminder follows the planned time.
+            await _sync_reminders(self.session, visit, self.config, self.now)
         window = (visit.window_start, visit.window_end)
         if old_nurse == nurse.id and old_start is not None:
             low, high = arrival_window(old_start, window, self.tz)
@@ -925,7 +924,6 @@ class _Writer:
                 return  # what the family was told still holds
         kind = "placed_after_all" if was_unplaced else ("moved" if old_start else "planned")
         self.notes.append(FamilyNote(visit.id, kind))
-        await _sync_reminders(self.session, visit, self.config, self.now)
         await self._tell_family(visit, nurse, kind)
 
     async def _unplace(self, visit: Visit, reason: str) -> None:
