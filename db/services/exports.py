@@ -174,28 +174,25 @@ async def load(
         .order_by(Visit.day, Visit.window_start, Visit.id)
     )
     triples = list(result)
-    ids = [v.id for v, _, _ in triples]
     codes = {v.id: v.code for v, _, _ in triples}
-    feedback = (
-        list(
-            await session.scalars(
-                select(Feedback).where(Feedback.visit_id.in_(ids)).order_by(Feedback.visit_id)
-            )
+    # The same visits again as a subquery (a long id list would hit SQLite's parameter limit).
+    in_range = (
+        select(Visit.id)
+        .where(Visit.clinic_id == clinic_id, Visit.day >= start, Visit.day <= end)
+        .scalar_subquery()
+    )
+    feedback = list(
+        await session.scalars(
+            select(Feedback).where(Feedback.visit_id.in_(in_range)).order_by(Feedback.visit_id)
         )
-        if ids
-        else []
     )
     rating = {f.visit_id: f.rating for f in feedback}
-    history = (
-        list(
-            await session.scalars(
-                select(VisitStatusChange)
-                .where(VisitStatusChange.visit_id.in_(ids))
-                .order_by(VisitStatusChange.visit_id, VisitStatusChange.at, VisitStatusChange.id)
-            )
+    history = list(
+        await session.scalars(
+            select(VisitStatusChange)
+            .where(VisitStatusChange.visit_id.in_(in_range))
+            .order_by(VisitStatusChange.visit_id, VisitStatusChange.at, VisitStatusChange.id)
         )
-        if ids
-        else []
     )
     visits = []
     niks: dict[int, str] = {}
@@ -251,6 +248,7 @@ async def load(
                     "note": h.note,
                 }
                 for h in history
+                if h.visit_id in codes  # a visit booked while we read is not in this export
             ],
             "feedback": [
                 {
@@ -261,6 +259,7 @@ async def load(
                     "at": _local(f.at, tz),
                 }
                 for f in feedback
+                if f.visit_id in codes
             ],
         },
         niks=niks,
