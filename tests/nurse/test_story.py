@@ -75,7 +75,7 @@ async def test_nightly_plan_then_the_nurses_day(
         assert query["destination"] == query["origin"]
         assert len(query["waypoints"][0].split("|")) == len(siti_visits)
     # The patient's first name and age, the address with its landmark, the complaint.
-    first_stop = min(siti_visits, key=lambda v: v.planned_start)
+    first_stop = min(siti_visits, key=lambda v: v.planned_start or wita(TUESDAY, 23))
     async with app.db.read() as s:
         patient = await s.get(Patient, first_stop.patient_id)
     assert patient is not None and patient.full_name
