@@ -4,11 +4,13 @@ scheduler.jobs)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -172,48 +174,110 @@ def _valid_span(start: date | None, end: date | None) -> bool:
     )
 
 
-async def run_export(turn: Turn, start: date, end: date, fmt: str) -> None:
-    """Build the export, send it as documents, audit it."""
+# Exports run outside the update's turn: a month of a busy clinic takes seconds to write and
+# validate, and updates are handled one at a time. The turn audits the request and answers at
+# once; after its commit a task builds the files (in a thread) and queues them. A crash in between
+# loses the files, not the request's audit entry: the head asks again.
+_EXPORT_TASKS: set[asyncio.Task[Any]] = set()
+
+
+async def run_export(
+    turn: Turn, context: HomecareContext, start: date, end: date, fmt: str
+) -> None:
+    """Audit the export, say it is coming, and start building it once the turn is committed."""
     assert turn.chat_id is not None
-    c = turn.config.clinic
-    data = await exports.load(turn.session, turn.clinic_id, c.code, start, end, c.tz)
-    try:
-        result = exports.render_files(data, fmt)
-    except exports.ExportError as exc:
-        log.error("export failed: %s", exc)
-        await turn.reply(plain(turn.tr, "head.export_failed"))
-        return
+    account = turn.require_account()
     await audit.append(
         turn.session,
         clinic_id=turn.clinic_id,
-        actor_account_id=turn.require_account().id,
+        actor_account_id=account.id,
         actor_role=head_role(turn),
         action=audit.EXPORT,
         subject=f"export:{start.isoformat()}..{end.isoformat()}:{fmt}",
     )
-    for f in result.files:
-        await turn.call(
-            "sendDocument",
-            {
-                "chat_id": turn.chat_id,
-                "caption": f.filename,
-                "__attachment__": {"field": "document", "filename": f.filename},
-            },
-            chat_id=turn.chat_id,
-            attachment=f.content,
-        )
-    key = "head.export_done_fhir" if fmt == "fhir" else "head.export_done"
-    await turn.reply(
-        plain(
-            turn.tr,
-            key,
-            count=str(result.visits),
-            encounters=str(result.encounters),
-            skipped=str(result.skipped_no_nik),
-            start=f"{start:%d/%m/%Y}",
-            end=f"{end:%d/%m/%Y}",
-        )
+    await turn.reply(plain(turn.tr, "head.export_started"))
+    job = ExportJob(
+        chat_id=turn.chat_id,
+        account_id=account.id,
+        language=turn.language,
+        clinic_id=turn.clinic_id,
+        start=start,
+        end=end,
+        fmt=fmt,
+        key=f"export:{turn.update_id}",
     )
+    hc = context.hc
+
+    def after_commit(_session: Any) -> None:
+        task = asyncio.get_running_loop().create_task(job.run(hc), name=job.key)
+        _EXPORT_TASKS.add(task)
+        task.add_done_callback(_EXPORT_TASKS.discard)
+
+    event.listen(turn.session.sync_session, "after_commit", after_commit, once=True)
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    chat_id: int
+    account_id: int
+    language: str
+    clinic_id: int
+    start: date
+    end: date
+    fmt: str
+    key: str  # dedupe key prefix: the files are queued once per request
+
+    async def run(self, hc: HomecareApp) -> list[int]:
+        tr = Translator(self.language)
+        c = hc.config.clinic
+        calls: list[tuple[str, dict[str, Any], bytes | None]] = []
+        try:
+            async with hc.db.read() as session:
+                data = await exports.load(
+                    session, self.clinic_id, c.code, self.start, self.end, c.tz
+                )
+            result = await asyncio.to_thread(exports.render_files, data, self.fmt)
+        except Exception:
+            log.exception("export %s failed", self.key)
+            reply = plain(tr, "head.export_failed")
+            calls.append(("sendMessage", to_payload(self.chat_id, reply), None))
+        else:
+            for f in result.files:
+                document = {
+                    "chat_id": self.chat_id,
+                    "caption": f.filename,
+                    "__attachment__": {"field": "document", "filename": f.filename},
+                }
+                calls.append(("sendDocument", document, f.content))
+            key = "head.export_done_fhir" if self.fmt == "fhir" else "head.export_done"
+            done = plain(
+                tr,
+                key,
+                count=str(result.visits),
+                encounters=str(result.encounters),
+                skipped=str(result.skipped_no_nik),
+                start=f"{self.start:%d/%m/%Y}",
+                end=f"{self.end:%d/%m/%Y}",
+            )
+            calls.append(("sendMessage", to_payload(self.chat_id, done), None))
+        ids: list[int] = []
+        async with hc.db.transaction() as session:
+            for i, (method, payload, attachment) in enumerate(calls):
+                row = await outbox.queue(
+                    session,
+                    chat_id=self.chat_id,
+                    method=method,
+                    payload=payload,
+                    kind="export",
+                    clinic_id=self.clinic_id,
+                    account_id=self.account_id,
+                    dedupe_key=f"{self.key}:{i}",
+                    attachment=attachment,
+                )
+                if row is not None:
+                    ids.append(row.id)
+        hc.relay.wake(ids)
+        return ids
 
 
 async def export_command(update: Update, context: HomecareContext) -> None:
@@ -230,7 +294,7 @@ async def export_command(update: Update, context: HomecareContext) -> None:
     if fmt is None:
         await turn.reply(render.export_formats(turn.tr, *span))
         return
-    await run_export(turn, span[0], span[1], fmt)
+    await run_export(turn, context, span[0], span[1], fmt)
 
 
 async def export_range(update: Update, context: HomecareContext) -> None:
@@ -261,8 +325,8 @@ async def export_run(update: Update, context: HomecareContext) -> None:
         stale(turn, query)
         return
     assert start is not None and end is not None
-    turn.answer(query.id, turn.tr("head.export_working"))
-    await run_export(turn, start, end, fmt)
+    turn.answer(query.id)
+    await run_export(turn, context, start, end, fmt)
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

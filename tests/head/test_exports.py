@@ -243,7 +243,8 @@ async def test_ekspor_sends_documents_and_audits(
 ) -> None:
     ids = await seed(app)
     await head.user.send("/ekspor 2026-11-01 2026-11-30 xlsx")
-    doc, done = await head.user.wait_messages(2)
+    started, doc, done = await head.user.wait_messages(3)
+    assert started.text == t("id", "head.export_started")
     assert doc.kind == "document" and doc.document is not None
     assert doc.document.file_name == "kassi-kassi-2026-11-01_2026-11-30.xlsx"
     wb = openpyxl.load_workbook(io.BytesIO(await head.user.client.file_bytes(doc.document)))
@@ -266,7 +267,7 @@ async def test_ekspor_sends_documents_and_audits(
     await head.user.send("/ekspor 2026-11-01 2026-11-30")
     formats = await head.user.wait_message()
     await head.user.press("FHIR")
-    fdoc, fdone = await head.user.wait_messages(2)
+    _, fdoc, fdone = await head.user.wait_messages(3)
     assert fdoc.document is not None and fdoc.document.file_name.endswith("-fhir.json")
     exports.validate_bundle(json.loads(await head.user.client.file_bytes(fdoc.document)))
     assert "1 Encounter" in fdone.text and "1 kunjungan selesai dilewati" in fdone.text
@@ -340,3 +341,22 @@ async def test_cli_export_writes_files(
         "export:2026-11-01..2026-11-30:xlsx:cli",
         "export:2026-11-01..2026-11-30:fhir:cli",
     ]
+
+
+async def test_a_failing_export_is_reported_not_silent(
+    app: HomecareApp, head: Person, monkeypatch: Any
+) -> None:
+    await seed(app)
+
+    def broken(data: exports.ExportData, fmt: str) -> exports.ExportResult:
+        raise exports.ExportError("FHIR bundle failed validation: (test)")
+
+    monkeypatch.setattr(exports, "render_files", broken)
+    await head.user.send("/ekspor 2026-11-01 2026-11-30 fhir")
+    started, failed = await head.user.wait_messages(2)
+    assert started.text == t("id", "head.export_started")
+    assert failed.text == t("id", "head.export_failed")
+    # The request itself stays in the audit log.
+    async with app.db.read() as s:
+        subjects = list(await s.scalars(select(AuditEntry.subject)))
+    assert subjects == ["export:2026-11-01..2026-11-30:fhir"]
