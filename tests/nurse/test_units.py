@@ -247,3 +247,48 @@ def test_done_stops_are_pinned_in_the_order_they_happened() -> None:
         _visit(3, "scheduled", 1, (13, 0)),
     ]
     assert _pinned(_facts(visits, (9, 0), done)) == {"1": ["2", "1"], "2": []}
+
+
+def test_a_long_day_is_split_under_telegrams_limit() -> None:
+    from bot.i18n import Translator
+    from bot.messages import MAX_TEXT
+    from bot.render.nurse import route_digest
+    from db.services.route_digest import NurseDay, StopView
+
+    stops = tuple(
+        StopView(
+            visit_id=100 + i,
+            seq=i + 1,
+            code=f"C{i:05d}",
+            status="scheduled",
+            service_type="wound_care",
+            priority="urgent" if i == 3 else "routine",
+            start=time(8 + i // 6, (i * 10) % 60),
+            end=None,
+            window=(time(8), time(14)),
+            patient_first_name="Nama<script>",
+            age=70,
+            address="Jl. " + "Panjang Sekali " * 8,
+            rt_rw="001/002",
+            kelurahan="Kassi-Kassi",
+            landmark="dekat " + "pohon besar " * 5,
+            phone="+62812",
+            complaint="keluhan " * 20,
+            lat=CLINIC.lat + i * 0.001,
+            lon=CLINIC.lon,
+            approximate=i % 2 == 0,
+        )
+        for i in range(24)
+    )
+    day = NurseDay(1, "Siti", DAY, stops, True, False, None, (time(8), time(14)), 90, 12.5, CLINIC)
+    replies = route_digest(Translator("id"), Config(), day, "digest")
+    assert len(replies) >= 2
+    assert all(len(r.text) <= MAX_TEXT for r in replies)
+    assert all(not r.buttons for r in replies[:-1]) and replies[-1].buttons
+    text = "\n".join(r.text for r in replies)
+    assert "<script>" not in text and "Nama&lt;script&gt;" in text  # typed text is escaped
+    assert all(f"<b>{i}. " in text for i in range(1, 25))
+    numbers = [b.text for row in replies[-1].buttons for b in row if b.data]
+    assert numbers == [str(i) for i in range(1, 25)]
+    maps = [b for row in replies[-1].buttons for b in row if b.url]
+    assert len(maps) == 3  # 24 stops: three links of at most 9 waypoints
