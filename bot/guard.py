@@ -47,6 +47,7 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.patient.on_step_button": EVERYONE,
     "bot.handlers.patient.on_feedback_button": FAMILY,
     "bot.handlers.patient.on_book_now_button": FAMILY,
+    "bot.handlers.patient.on_other_day_button": FAMILY,
     "bot.handlers.patient.on_message": EVERYONE,
     # Clinic head (bot/handlers/head.py, head_reports.py, staff.py); records are confined to the
     # head's own clinic by db.services.access. Invites are used through common.start.

@@ -240,6 +240,21 @@ async def on_book_now_button(update: Update, context: HomecareContext) -> None:
     await patient_booking.begin(turn, utcnow(), patient_id=patient_id)
 
 
+async def on_other_day_button(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    query = update.callback_query
+    assert query is not None
+    try:
+        (vid,) = decode(query.data, render.RESCHEDULE_PREFIX, 1)
+        visit_id = decode_int(vid)
+    except BadCallback:
+        turn.answer(query.id, turn.tr("common.stale_button"))
+        return
+    refusal = await patient_visits.begin_reschedule(turn, utcnow(), visit_id)
+    params = {"phone": turn.config.clinic.phone}
+    turn.answer(query.id, turn.tr(refusal, **params) if refusal else None)
+
+
 # --- typed answers ---------------------------------------------------------------------------
 
 
@@ -271,5 +286,6 @@ HANDLERS: list[BaseHandler[Any, Any, Any]] = [
     CallbackQueryHandler(on_step_button, pattern=r"^pc:"),
     CallbackQueryHandler(on_feedback_button, pattern=r"^pf:"),
     CallbackQueryHandler(on_book_now_button, pattern=r"^pn:"),
+    CallbackQueryHandler(on_other_day_button, pattern=r"^pr:"),
     MessageHandler(filters.ALL & ~filters.COMMAND, on_message),
 ]

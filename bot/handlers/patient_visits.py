@@ -20,6 +20,7 @@ from db.services import conversation
 from db.services import my_visits as visits_service
 from scheduler.booking import TimeWindow
 from scheduler.identity import InvalidInput, validate_free_text
+from scheduler.visits import is_open
 
 FLOW = "p.visits"
 REASON_MIN = 3
@@ -34,6 +35,29 @@ async def begin(turn: Turn, now: datetime) -> None:
         # Nothing to press: no conversation to keep.
         await c.end()
     await c.say(reply)
+
+
+async def begin_reschedule(turn: Turn, now: datetime, visit_id: int) -> str | None:
+    """From a "choose another day" button: straight to the day question for that visit.
+    Returns the locale key to answer the press with when it cannot start."""
+    account = turn.require_account()
+    item = await visits_service.visit_item(
+        turn.session, turn.config, account.id, turn.clinic_id, visit_id, now
+    )
+    if item is None:
+        return "common.not_your_button"
+    if not item.can_reschedule:
+        return (
+            "patient.visits.closed" if not is_open(item.visit.status) else "patient.visits.too_late"
+        )
+    conv = await conversation.begin(turn.session, account.id, FLOW, "rday", {"vid": visit_id}, now)
+    c = Ctx(turn, conv, now)
+    if not await _days(c, item):
+        await c.end()
+        await c.say(Reply(c.tr("patient.visits.no_days")))
+        return None
+    await c.say(await prompt(c))
+    return None
 
 
 async def _nurse_name(c: Ctx, nurse_id: int | None) -> str | None:

@@ -23,6 +23,8 @@ from scheduler.visits import status_key
 STEP_PREFIX = "pc"
 FEEDBACK_PREFIX = "pf"
 START_BOOKING_PREFIX = "pn"
+# "Choose another day for this visit" (e.g. under the planner's "could not place" note).
+RESCHEDULE_PREFIX = "pr"
 COMPLAINT_MAX = 500
 COMMENT_MAX = 500
 REASON_MAX = 200
@@ -579,6 +581,12 @@ def cancel_ask(tr: Translator, nonce: str, visit: VisitLike) -> Reply:
         ),
         buttons=tuple(rows),
     )
+
+
+def other_day_button(tr: Translator, visit_id: int) -> Button:
+    """A button that opens "move this visit to another day" for the family (validated on press:
+    the visit must be theirs and still movable)."""
+    return Button(tr("patient.visits.other_day"), data=encode(RESCHEDULE_PREFIX, visit_id))
 
 
 def cancelled(tr: Translator, visit: VisitLike) -> Reply:

@@ -76,13 +76,20 @@ class MyVisits:
     past: list[VisitItem]
 
 
+def in_time(rules: BookingRules, visit: Visit, now: datetime) -> bool:
+    """Before the cut-off; a visit the planner could not place has no route to protect."""
+    if visit.status == VisitStatus.UNPLACED.value:
+        return True
+    return can_cancel(rules, now, visit.day, window_of(visit))
+
+
 def _changeable(rules: BookingRules, visit: Visit, now: datetime) -> tuple[bool, bool]:
     if not is_open(visit.status):
         return False, False
-    in_time = can_cancel(rules, now, visit.day, window_of(visit))
+    in_time_ = in_time(rules, visit, now)
     status = VisitStatus(visit.status)
-    cancel_ok = in_time and can_transition(status, VisitStatus.CANCELLED_BY_PATIENT, Actor.PATIENT)
-    move_ok = in_time and can_reschedule(status, Actor.PATIENT)
+    cancel_ok = in_time_ and can_transition(status, VisitStatus.CANCELLED_BY_PATIENT, Actor.PATIENT)
+    move_ok = in_time_ and can_reschedule(status, Actor.PATIENT)
     return cancel_ok, move_ok
 
 
@@ -208,7 +215,7 @@ async def cancel_visit(
     rules = await load_rules(session, config, visit.clinic_id, now)
     if not is_open(visit.status):
         return ChangeResult("patient.visits.closed")
-    if not can_cancel(rules, now, visit.day, window_of(visit)):
+    if not in_time(rules, visit, now):
         return ChangeResult("patient.visits.too_late", {"phone": config.clinic.phone})
     nurse_id = visit.nurse_id
     try:
@@ -255,14 +262,15 @@ async def reschedule_visit(
     if not is_open(visit.status) or not can_reschedule(visit.status, Actor.PATIENT):
         return ChangeResult("patient.visits.closed")
     old_day, old_window = visit.day, window_of(visit)
-    if not can_cancel(rules, now, old_day, old_window):
+    if not in_time(rules, visit, now):
         return ChangeResult("patient.visits.too_late", {"phone": config.clinic.phone})
     if (day, window) == (old_day, old_window):
         return ChangeResult("patient.visits.same_slot")
     service = config.service(visit.service_type)
     if service is None:
         return ChangeResult("patient.visits.closed")
-    if day != old_day:
+    # Capacity moves with the visit; one not placed has none left to move (it was given back).
+    if day != old_day or visit.capacity_min == 0:
         decision = await check_slot(session, config, visit.clinic_id, service, day, window, now)
         if not decision.ok:
             return _refused(decision)

@@ -14,7 +14,9 @@ from sqlalchemy import select
 
 from bot.app import HomecareApp, build_application
 from bot.guard import FloodControl
-from bot.i18n import t
+from bot.i18n import Translator, t
+from bot.messages import Reply, to_payload
+from bot.render.patient import other_day_button
 from db.models import (
     Account,
     AccountRole,
@@ -31,6 +33,7 @@ from db.models import (
     VisitStatusChange,
 )
 from db.services import conversation as conversation_service
+from db.services import outbox
 from db.services.consent import text_hash
 from db.services.feedback import queue_feedback_request
 from db.services.visit_status import change_status
@@ -695,6 +698,49 @@ async def test_reschedule_a_requested_visit_to_another_window_the_same_day(
     assert len(await rows(app, VisitStatusChange)) == 1
     [capacity] = await rows(app, DayCapacity)
     assert capacity.remaining_min == capacity.total_min - 45
+    await no_failures(app)
+
+
+async def test_a_visit_the_planner_could_not_place_moves_to_another_day_from_its_button(
+    app: HomecareApp, client: Any, clock: Any
+) -> None:
+    nai = await user(client, "nai")
+    await register_self(nai)
+    await book(nai)  # Tuesday 08:00–10:00
+    clock.move_to(NOW + timedelta(hours=12))  # Monday 21:00, past the cut-off for Tuesday
+    async with app.db.transaction() as session:
+        [visit] = list(await session.scalars(select(Visit)))
+        await change_status(session, visit, VisitStatus.UNPLACED, Actor.SYSTEM, None, "full", NOW)
+        # The planner's note to the family carries the family journey's "another day" button.
+        note = Reply(
+            "Tidak dapat dijadwalkan.", buttons=((other_day_button(Translator("id"), visit.id),),)
+        )
+        await outbox.queue(
+            session, chat_id=nai.id, method="sendMessage", payload=to_payload(nai.id, note)
+        )
+    app.relay.wake()
+    unplaced = await last(nai)
+    assert unplaced.button_texts == ["📅 Pilih hari lain"]
+    await nai.press("📅 Pilih hari lain")
+    days = await last(nai)
+    assert "Pindahkan kunjungan" in days.plain_text
+    assert days.button_texts[0] == "Rab 11 Nov"  # planning for Tuesday has run
+    await nai.press("Rab 11 Nov")
+    await last(nai)
+    await nai.press("08:00–10:00")
+    await last(nai)
+    await nai.press("✅ Ya, pindahkan")
+    moved = await last(nai)
+    assert "diubah ke Rabu, 11 November 2026" in moved.plain_text
+    [visit] = await rows(app, Visit)
+    assert (visit.status, str(visit.day), visit.capacity_min) == ("requested", "2026-11-11", 45)
+    capacity = {str(c.day): c.remaining_min for c in await rows(app, DayCapacity)}
+    assert capacity == {"2026-11-10": 540, "2026-11-11": 495}
+    # The button of someone else's visit, or a finished one, starts nothing.
+    eva = await user(client, "eva")
+    await register_self(eva, name="Eva Lestari")
+    press = await eva.press_forged(f"pr:{visit.id}")
+    assert await answer_of(eva, press) == t("id", "common.not_your_button")
     await no_failures(app)
 
 
