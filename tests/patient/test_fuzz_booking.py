@@ -132,7 +132,7 @@ class Driver:
 
 def inputs_for(step: str, nonce: str, genuine: list[str]) -> st.SearchStrategy[Input]:
     printable = st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80
+        alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=80
     ).filter(lambda s: bool(s.strip()) and not s.startswith("/"))
     long_text = st.builds(lambda ch, n: ch * n, st.sampled_from("xyzé😀 "), st.integers(501, 4000))
     texts = st.one_of(printable, long_text.filter(lambda s: bool(s.strip()))).map(

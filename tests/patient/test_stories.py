@@ -828,8 +828,8 @@ async def test_data_export_sends_a_readable_document_and_json(
     ]
     await nai.press("📄 Lihat semua data saya")
     readable, machine = await expect(nai, 2)
-    assert readable.document is not None and readable.document.file_name.endswith(".txt")
-    assert machine.document is not None and machine.document.file_name.endswith(".json")
+    assert readable.document is not None and (readable.document.file_name or "").endswith(".txt")
+    assert machine.document is not None and (machine.document.file_name or "").endswith(".json")
     text = (await nai.file_bytes(readable.document)).decode("utf-8")
     assert "PASIEN: Daeng Nai (self)" in text
     assert f"NIK: {NIK_1950_MALE}" in text
