@@ -44,12 +44,14 @@ class JobRunner:
         self.digests = DigestJobs(self)
         self.weekly_report = WeeklyReportJobs(self)
         self.planning = PlanningJobs(self)
+        self.conversations = ConversationJobs(self)
 
     async def start(self) -> None:
         await self.reminders.register()
         await self.digests.register()
         await self.weekly_report.register()
         await self.planning.register()
+        await self.conversations.register()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -79,6 +81,39 @@ class JobRunner:
         """Reminder rows changed (committed): re-arm the reminder timer. Also automatic after any
         commit that ran `db.services.reminders.sync_visit_reminders`."""
         self.reminders.changed()
+
+
+# --- conversations ------------------------------------------------------------------------------
+
+
+class ConversationJobs:
+    """End conversations idle longer than `[schedule] conversation_idle_min`, with a message.
+
+    A person who writes again is also told lazily; this sweep tells those who never come back, so
+    nobody is left believing a half-finished booking was made.
+    """
+
+    JOB = "conversations:expire"
+    EVERY_S = 60
+
+    def __init__(self, runner: JobRunner) -> None:
+        self.runner = runner
+        self.hc = runner.hc
+
+    async def register(self) -> None:
+        self.runner.scheduler.add_job(
+            self.sweep, IntervalTrigger(seconds=self.EVERY_S), id=self.JOB, replace_existing=True
+        )
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        from db.services.conversation import expire_idle_conversations
+
+        ended = await expire_idle_conversations(
+            self.hc.db, now or utcnow(), idle_min=self.hc.config.schedule.conversation_idle_min
+        )
+        if ended:
+            self.hc.relay.wake()
+        return ended
 
 
 # --- reminders ----------------------------------------------------------------------------------
