@@ -96,11 +96,13 @@ async def test_killed_between_the_send_and_the_mark(
     assert {r.status for r in rows.values()} == {"sent"}
     seen = await copies(client, chats)
     texts = {r.id: r.payload["text"] for r in rows.values()}
-    # Delivered before the kill and again after: exactly the caught rows arrive twice (the one
-    # duplicate the policy allows); every other message once; none is missing.
-    assert {i for i, t in texts.items() if seen[t] == 2} == caught
-    assert all(seen[texts[i]] == 1 for i in rows if i not in caught)
-    assert all(rows[i].uncertain == 1 for i in caught)
+    # Delivered before the kill and again after: the caught rows arrive twice (the one duplicate
+    # the policy allows). A request still on the wire at the kill may have arrived too; it was
+    # recovered as uncertain like them. Every other message arrives once; none is missing.
+    twice = {i for i, t in texts.items() if seen[t] == 2}
+    uncertain = {i for i, r in rows.items() if r.uncertain == 1}
+    assert caught <= twice <= uncertain
+    assert all(seen[texts[i]] == 1 for i in rows if i not in twice)
     # Each chat still got its messages in order (the duplicate right after its original).
     for chat in chats:
         got = [m.plain_text for m in await client.messages(chat)]
