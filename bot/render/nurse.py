@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Button, Reply, to_payload
-from bot.render.patient import START_BOOKING_PREFIX
+from bot.render.patient import other_day_button
 from bot.render.route_map import MapPoint, directions_url, route_links
 from homecare.config import Config
 
@@ -405,6 +405,7 @@ def action_done(tr: Translator, key: str, **params: str) -> str:
 
 @dataclass(frozen=True)
 class VisitNotice:
+    visit_id: int
     patient_id: int
     code: str
     service_type: str
@@ -434,7 +435,8 @@ def visit_planned(tr: Translator, config: Config, info: VisitNotice, kind: str) 
 
 
 def visit_unplaced(tr: Translator, config: Config, info: VisitNotice) -> Reply:
-    """Sorry, not that day: with a button straight into the family's booking flow."""
+    """Sorry, not that day: with the family journey's button that moves the visit to another
+    day (bot.render.patient.other_day_button, validated when pressed)."""
     return Reply(
         tr(
             "nurse.family_unplaced",
@@ -444,13 +446,7 @@ def visit_unplaced(tr: Translator, config: Config, info: VisitNotice) -> Reply:
             reason=reason_label(tr, info.reason),
             phone=escape(info.phone),
         ),
-        buttons=(
-            (
-                Button(
-                    tr("nurse.family_other_day"), data=encode(START_BOOKING_PREFIX, info.patient_id)
-                ),
-            ),
-        ),
+        buttons=((other_day_button(tr, info.visit_id),),),
     )
 
 

@@ -963,6 +963,7 @@ class _Writer:
         accounts = self.families.get(visit.patient_id, [])
         patient = self.patients.get(visit.patient_id)
         info = render.VisitNotice(
+            visit_id=visit.id,
             patient_id=visit.patient_id,
             code=visit.code,
             service_type=visit.service_type,
