@@ -19,6 +19,7 @@ from bot.i18n import Translator
 from bot.messages import to_payload
 from bot.render.patient import staff_visit_changed
 from db.models import Account, Patient, Visit
+from db.services import planning
 from db.services.booking import (
     check_slot,
     load_rules,
@@ -232,6 +233,8 @@ async def cancel_visit(
         return ChangeResult(exc.locale_key)
     visit.cancel_reason = reason[:REASON_MAX]
     await sync_visit_reminders(session, visit, config, now)
+    # Its route stop goes and a planned day is re-planned (the nurse's route closes the gap).
+    await planning.on_visit_cancelled(session, visit, now)
     await tell_staff(
         session,
         config,
@@ -286,6 +289,7 @@ async def reschedule_visit(
         if not decision.ok:
             return _refused(decision)
     nurse_id = visit.nurse_id
+    was_planned = visit.status != VisitStatus.REQUESTED.value
     note = f"{old_day.isoformat()} {old_window.key} -> {day.isoformat()} {window.key}"
     if visit.status != VisitStatus.REQUESTED.value:
         try:
@@ -300,6 +304,8 @@ async def reschedule_visit(
     visit.updated_at = now
     await session.flush()
     await sync_visit_reminders(session, visit, config, now)
+    if was_planned:
+        await planning.on_visit_moved(session, visit, old_day, now)
     await tell_staff(
         session,
         config,

@@ -1311,16 +1311,29 @@ async def on_visit_cancelled(
     return await _after_cancel(session_or_db, visit, now)
 
 
-async def _after_cancel(session: AsyncSession, visit: Visit, now: datetime) -> bool:
+async def on_visit_moved(session: AsyncSession, visit: Visit, old_day: date, now: datetime) -> bool:
+    """Call after a planned visit was moved to another day or window (a reschedule): it leaves its
+    route at once, and the day it left is re-planned when that day is planned and not over. The
+    visit itself waits for its new day's plan. Returns True when a re-plan was queued."""
+    return await _after_cancel(session, visit, now, day=old_day, why="moved")
+
+
+async def _after_cancel(
+    session: AsyncSession,
+    visit: Visit,
+    now: datetime,
+    *,
+    day: date | None = None,
+    why: str = "cancelled",
+) -> bool:
+    day = visit.day if day is None else day
     await _drop_stop(session, visit)
     clinic_tz = await _clinic_tz(session, visit.clinic_id)
-    if visit.day < now.astimezone(clinic_tz).date():
+    if day < now.astimezone(clinic_tz).date():
         return False
-    if not await _day_is_planned(session, visit.clinic_id, visit.day):
+    if not await _day_is_planned(session, visit.clinic_id, day):
         return False
-    await enqueue(
-        session, visit.clinic_id, visit.day, "replan", now, reason=f"visit {visit.code} cancelled"
-    )
+    await enqueue(session, visit.clinic_id, day, "replan", now, reason=f"visit {visit.code} {why}")
     return True
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.app import HomecareApp
 from bot.i18n import t
-from db.models import NurseLeave, PlanRun, RouteStop, StaffTask, Visit
+from db.models import Account, NurseLeave, PlanRun, RouteStop, StaffTask, Visit
 from db.services import planning
 from db.services.visit_status import change_status
 from db.types import utcnow
@@ -265,3 +265,70 @@ async def test_a_visit_nobody_can_do_is_offered_another_day(
     assert sorry.button_texts == [t("id", "patient.visits.other_day")]
     await family.user.press(t("id", "patient.visits.other_day"), message_id=sorry.message_id)
     await wait_for(family.user, t("id", "patient.visits.no_days")[:30])
+
+
+async def test_a_family_cancelling_or_moving_a_planned_visit_replans_the_day(
+    app: HomecareApp, clinic: Clinic, clock: time_machine.Traveller
+) -> None:
+    """The family's own cancel and reschedule (not only the clinic's) take the stop off its route
+    and re-plan the day it left."""
+    from datetime import timedelta
+
+    from db.services import my_visits
+    from scheduler.booking import TimeWindow
+
+    clock.move_to(wita(MONDAY, 18))
+    [outcome] = await app.jobs.planning.nightly()
+    assert outcome.status == "done"
+    clock.move_to(wita(MONDAY, 18, 30))  # the family may still change a Tuesday visit tonight
+    now = utcnow()
+    movable = []
+    async with app.db.read() as s:
+        for family, visit_id in zip(clinic.families, clinic.visits, strict=True):
+            item = await my_visits.visit_item(
+                s, app.config, family.account_id, app.clinic_id, visit_id, now
+            )
+            if item is not None and item.can_cancel and item.can_reschedule:
+                movable.append((family, visit_id))
+    assert len(movable) >= 2, "fixture: at least two visits must still be changeable"
+
+    (f1, cancelled), (f2, moved) = movable[:2]
+    last = await planning_run_id(app)
+    async with app.db.transaction() as s:
+        item = await my_visits.visit_item(
+            s, app.config, f1.account_id, app.clinic_id, cancelled, now
+        )
+        assert item is not None
+        result = await my_visits.cancel_visit(
+            s,
+            config=app.config,
+            account=await s.get(Account, f1.account_id),
+            item=item,
+            reason="sudah sembuh",
+            now=now,
+        )
+        assert result.refusal is None, result
+    run = await wait_run(app, "replan", after_id=last)
+    assert_sound(run)
+    async with app.db.read() as s:
+        assert cancelled not in set(await s.scalars(select(RouteStop.visit_id)))
+
+    last = run.id
+    async with app.db.transaction() as s:
+        item = await my_visits.visit_item(s, app.config, f2.account_id, app.clinic_id, moved, now)
+        assert item is not None
+        result = await my_visits.reschedule_visit(
+            s,
+            config=app.config,
+            account=await s.get(Account, f2.account_id),
+            item=item,
+            day=TUESDAY + timedelta(days=1),
+            window=TimeWindow.parse("10:00-12:00"),
+            now=now,
+        )
+        assert result.refusal is None, result
+    run = await wait_run(app, "replan", after_id=last)
+    assert_sound(run)
+    async with app.db.read() as s:
+        assert moved not in set(await s.scalars(select(RouteStop.visit_id)))
+        assert (await s.get(Visit, moved)).status == "requested"  # type: ignore[union-attr]
