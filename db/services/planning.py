@@ -1342,6 +1342,19 @@ async def _clinic_tz(session: AsyncSession, clinic_id: int) -> ZoneInfo:
     return ZoneInfo(name or "Asia/Makassar")
 
 
+async def replan_if_planned(
+    session: AsyncSession, clinic_id: int, day: date, now: datetime, reason: str
+) -> bool:
+    """Staffing changed for `day` (leave approved, recorded or refused): when that day already has
+    routes and is not over, queue its re-plan (runs after the commit). Returns True when queued."""
+    if day < now.astimezone(await _clinic_tz(session, clinic_id)).date():
+        return False
+    if not await _day_is_planned(session, clinic_id, day):
+        return False
+    await enqueue(session, clinic_id, day, "replan", now, reason=reason)
+    return True
+
+
 async def replan_after_reassign(
     session: AsyncSession, *, clinic_id: int, day: date, now: datetime
 ) -> None:

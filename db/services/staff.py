@@ -295,6 +295,7 @@ async def decide_leave(
     what = "leave_approved" if approve else "leave_refused"
     await _record(session, clinic_id, head, audit.NURSE_CHANGED, f"nurse:{nurse.id}:{what}", now)
     await session.flush()
+    await _replan_day(session, clinic_id, change.day, now, f"nurse {nurse.id} {what}")
     return change
 
 
@@ -327,7 +328,17 @@ async def record_leave(
         leave.available_until = None
     await session.flush()
     await _record(session, clinic_id, head, audit.NURSE_CHANGED, f"nurse:{nurse.id}:leave", now)
+    await _replan_day(session, clinic_id, day, now, f"nurse {nurse.id} leave recorded")
     return await _leave_change(session, nurse, leave, True)
+
+
+async def _replan_day(
+    session: AsyncSession, clinic_id: int, day: date, now: datetime, reason: str
+) -> bool:
+    """A planned day whose staffing changed is re-planned (her stops go to others)."""
+    from db.services.planning import replan_if_planned  # heavy module: load on use
+
+    return await replan_if_planned(session, clinic_id, day, now, reason)
 
 
 # --- reassigning a visit -------------------------------------------------------------------------

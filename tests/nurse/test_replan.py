@@ -332,3 +332,25 @@ async def test_a_family_cancelling_or_moving_a_planned_visit_replans_the_day(
     async with app.db.read() as s:
         assert moved not in set(await s.scalars(select(RouteStop.visit_id)))
         assert (await s.get(Visit, moved)).status == "requested"  # type: ignore[union-attr]
+
+
+async def test_leave_recorded_for_a_planned_day_replans_it(
+    app: HomecareApp, clinic: Clinic, clock: time_machine.Traveller
+) -> None:
+    from db.services import staff
+
+    clock.move_to(wita(MONDAY, 18))
+    [outcome] = await app.jobs.planning.nightly()
+    assert outcome.status == "done"
+    assert (await routes_of(app)).get(clinic.siti_id), "fixture: Siti has visits on Tuesday"
+    clock.move_to(wita(MONDAY, 19))
+    last = await planning_run_id(app)
+    async with app.db.transaction() as s:
+        head = await s.get(Account, clinic.head.account_id)
+        assert head is not None
+        await staff.record_leave(
+            s, app.clinic_id, clinic.siti_id, TUESDAY, "sick", head, utcnow(), MONDAY
+        )
+    run = await wait_run(app, "replan", after_id=last)
+    assert_sound(run)
+    assert not (await routes_of(app)).get(clinic.siti_id)
