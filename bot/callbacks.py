@@ -37,3 +37,9 @@ def decode_int(text: str) -> int:
     if not text.isdigit() or len(text) > 12:
         raise BadCallback(text)
     return int(text)
+
+
+def decode_id(data: str | None, prefix: str) -> int:
+    """The one record id of a `prefix:<id>` button, or BadCallback."""
+    (raw,) = decode(data, prefix, 1)
+    return decode_int(raw)

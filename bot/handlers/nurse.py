@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import BadCallback, decode, decode_int
+from bot.callbacks import BadCallback, decode, decode_id, decode_int
 from bot.guard import key_of
 from bot.messages import Reply
 from bot.render import nurse as render
@@ -157,8 +157,7 @@ async def open_stop(update: Update, context: HomecareContext) -> None:
     query = update.callback_query
     assert query is not None
     try:
-        (raw,) = decode(query.data, render.OPEN_STOP, 1)
-        visit_id = decode_int(raw)
+        visit_id = decode_id(query.data, render.OPEN_STOP)
     except BadCallback:
         turn.answer(query.id, turn.tr("common.stale_button"))
         return

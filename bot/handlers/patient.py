@@ -17,7 +17,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import BadCallback, decode, decode_int
+from bot.callbacks import BadCallback, decode, decode_id, decode_int
 from bot.guard import GUARD, allowed, key_of
 from bot.handlers import (
     patient_booking,
@@ -227,8 +227,7 @@ async def on_book_now_button(update: Update, context: HomecareContext) -> None:
     query = update.callback_query
     assert query is not None
     try:
-        (pid,) = decode(query.data, render.START_BOOKING_PREFIX, 1)
-        patient_id = decode_int(pid)
+        patient_id = decode_id(query.data, render.START_BOOKING_PREFIX)
     except BadCallback:
         turn.answer(query.id, turn.tr("common.stale_button"))
         return
@@ -245,8 +244,7 @@ async def on_other_day_button(update: Update, context: HomecareContext) -> None:
     query = update.callback_query
     assert query is not None
     try:
-        (vid,) = decode(query.data, render.RESCHEDULE_PREFIX, 1)
-        visit_id = decode_int(vid)
+        visit_id = decode_id(query.data, render.RESCHEDULE_PREFIX)
     except BadCallback:
         turn.answer(query.id, turn.tr("common.stale_button"))
         return

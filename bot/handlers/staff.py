@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import BadCallback, decode, decode_int
+from bot.callbacks import BadCallback, decode, decode_id, decode_int
 from bot.handlers.head import callback, edit, notify, refresh_menu_of, stale, today
 from bot.i18n import Translator
 from bot.messages import Reply
@@ -292,8 +292,7 @@ async def _decide(update: Update, context: HomecareContext, prefix: str, approve
     turn = context.turn
     query = callback(update)
     try:
-        (lid,) = decode(query.data, prefix, 1)
-        leave_id = decode_int(lid)
+        leave_id = decode_id(query.data, prefix)
     except BadCallback:
         stale(turn, query)
         return
