@@ -19,9 +19,12 @@ Two relays side by side on the same data and the same sandbox limits:
 * **homecare** — `bot.delivery.Relay`: lanes per chat, GCRA pacing at `[delivery]
   global_rate_per_s` (29/s by default), concurrent requests.
 
-Printed per relay: messages delivered, 429 answers the relay received, the achieved rate (from
-the first to the last message's `sent_at`) next to the 30 msg/s limit, and the time from the
-reminders' due moment to the last delivery. The table is also written to bench/results/delivery.md.
+Printed per relay: messages delivered, 429 answers the relay received, the achieved rate from
+the first to the last reminder's `sent_at` (reminders alone, and all messages sent in that span,
+replies included, which is what Telegram's limit counts) next to the 30 msg/s limit, the time
+from the reminders' due moment to the last delivery, and how long a person's reply (queued once a
+second meanwhile, as a turn would) waited from its commit to its delivery. The table is also
+written to bench/results/delivery.md.
 The database is a temporary SQLite file unless `--database-url` (e.g. PostgreSQL) is given; the
 bot and the sandbox share this process (2 cores: each costs the other some CPU).
 """
@@ -30,9 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import platform
+import statistics
 import sys
 import tempfile
 import time as _time
@@ -49,6 +54,7 @@ from telegram.error import RetryAfter, TelegramError  # noqa: E402
 
 from bot.app import HomecareApp, build_application  # noqa: E402
 from bot.delivery import retry_after_s  # noqa: E402
+from bot.messages import Reply, to_payload  # noqa: E402
 from db.models import (  # noqa: E402
     Account,
     AccountRole,
@@ -60,6 +66,7 @@ from db.models import (  # noqa: E402
     Visit,
 )
 from db.services import delivery as store  # noqa: E402
+from db.services import outbox  # noqa: E402
 from db.services.reminders import sync_visit_reminders  # noqa: E402
 from db.session import Database  # noqa: E402
 from db.types import utcnow  # noqa: E402
@@ -80,9 +87,31 @@ class Result:
     name: str
     delivered: int
     rate_limited: int
-    rate: float
+    rate: float  # reminders only
+    total_rate: float  # every message in the same span (the replies too): what the limit counts
     first_to_last_s: float
     due_to_last_s: float
+    reply_median_s: float
+    reply_max_s: float
+
+
+async def ask_while_busy(hc: HomecareApp, chat_id: int, done: asyncio.Event) -> None:
+    """A person's reply queued every second while the reminders go out (as a turn would)."""
+    n = 0
+    while not done.is_set():
+        async with hc.db.transaction() as s:
+            row = await outbox.queue(
+                s,
+                chat_id=chat_id,
+                method="sendMessage",
+                payload=to_payload(chat_id, Reply(f"jawaban {n}")),
+                kind="reply",
+            )
+        assert row is not None
+        hc.relay.wake([row.id])
+        n += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout=1.0)
 
 
 NAIVE_429 = [0]
@@ -213,6 +242,9 @@ async def one_run(
     async with db.transaction() as s:
         await s.execute(update(Reminder).where(Reminder.status == "pending").values(due_at=due))
     hc.jobs.reminders_changed()
+    asker, _ = server.control.create({"name": "asker", "started": True})
+    finished = asyncio.Event()
+    asking = asyncio.create_task(ask_while_busy(hc, asker.id, finished))
     wanted = count
     while True:
         async with db.read() as s:
@@ -239,18 +271,55 @@ async def one_run(
             .where(OutboxMessage.status == "sent", OutboxMessage.kind.like("reminder_%"))
         )
     limited = NAIVE_429[0] if relay is not None else hc.relay.stats["rate_limited"]
+    finished.set()
+    await asking
+    while True:  # the last replies
+        async with db.read() as s:
+            waits = [
+                (sent - created).total_seconds()
+                for sent, created in await s.execute(
+                    select(OutboxMessage.sent_at, OutboxMessage.created_at).where(
+                        OutboxMessage.kind == "reply"
+                    )
+                )
+                if sent is not None
+            ]
+            unsent = await s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == "reply", OutboxMessage.status != "sent")
+            )
+        if not unsent:
+            break
+        await asyncio.sleep(0.2)
     stop.set()
     await hc.stop()
     await server.stop()
     assert first is not None and last is not None
     span = (last - first).total_seconds()
+    async with db.read() as s:
+        replies_between = int(
+            await s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == "reply",
+                    OutboxMessage.sent_at > first,
+                    OutboxMessage.sent_at <= last,
+                )
+            )
+            or 0
+        )
     return Result(
         name=name,
         delivered=int(delivered or 0),
         rate_limited=int(limited),
         rate=(wanted - 1) / span if span > 0 else float("inf"),
+        total_rate=(wanted - 1 + replies_between) / span if span > 0 else float("inf"),
         first_to_last_s=span,
         due_to_last_s=(last - due).total_seconds(),
+        reply_median_s=statistics.median(waits),
+        reply_max_s=max(waits),
     )
 
 
@@ -259,10 +328,12 @@ def table(results: list[Result]) -> str:
         "relay",
         "delivered",
         "429 answers",
-        "rate msg/s",
+        "reminders/s",
+        "all msg/s",
         f"of the {LIMIT:.0f}/s limit",
         "first→last s",
         "due→last s",
+        "reply wait median / max s",
     ]
     rows = [
         [
@@ -270,9 +341,11 @@ def table(results: list[Result]) -> str:
             str(r.delivered),
             str(r.rate_limited),
             f"{r.rate:.1f}",
-            f"{r.rate / LIMIT:.2f}",
+            f"{r.total_rate:.1f}",
+            f"{r.total_rate / LIMIT:.2f}",
             f"{r.first_to_last_s:.1f}",
             f"{r.due_to_last_s:.1f}",
+            f"{r.reply_median_s:.2f} / {r.reply_max_s:.2f}",
         ]
         for r in results
     ]
@@ -284,9 +357,11 @@ def table(results: list[Result]) -> str:
                 "",
                 "",
                 f"{ours.rate / base.rate:.2f}×",
+                f"{ours.total_rate / base.total_rate:.2f}×",
                 "",
                 f"{ours.first_to_last_s / base.first_to_last_s:.2f}×",
                 f"{ours.due_to_last_s / base.due_to_last_s:.2f}×",
+                f"{ours.reply_median_s / base.reply_median_s:.3f}×",
             ]
         )
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]

@@ -110,6 +110,8 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # 429s in this many distinct chats within FLOOD_WINDOW_S: the bot-wide limit, not one chat's.
 FLOOD_CHATS = 3
 FLOOD_WINDOW_S = 1.0
+# Outbox rows of bot-wide calls (setMyCommands for the default scope) carry this chat id.
+BOT_WIDE = 0
 CONNECT_TIMEOUT_S = 5.0
 POOL_TIMEOUT_S = 10.0
 
@@ -221,6 +223,7 @@ class Relay:
         self._ready: list[tuple[int, int, int, int]] = []  # (priority, row id, chat, ticket)
         self._timers: list[tuple[float, int, int]] = []  # (loop time, chat, ticket)
         self._inflight: set[asyncio.Task[None]] = set()
+        self._parked: list[_Lane] = []  # lanes waiting for earlier bot-wide calls
         self._on_network: set[asyncio.Task[Any]] = set()
         self._announced: set[int] = set()
         self._scan_due = True
@@ -422,6 +425,9 @@ class Relay:
         if lane is None or lane.ticket != ticket or lane.busy or not lane.items:
             return
         item = lane.items[0]
+        if self._behind_bot_wide(lane, item, now):
+            self._parked.append(lane)
+            return
         self._global.consume(now)
         if item.is_message:
             lane.pace.consume(now)
@@ -456,6 +462,21 @@ class Relay:
             lane.pace.hold(now + outcome.delay)
             self._flooded(lane.chat_id, now, outcome.delay)
         self._schedule(lane)
+        if lane.chat_id == BOT_WIDE:
+            parked, self._parked = self._parked, []
+            for other in parked:
+                self._schedule(other)
+
+    def _behind_bot_wide(self, lane: _Lane, item: _Item, now: float) -> bool:
+        """Bot-wide calls (default menus, chat 0) queued before a chat's row go first, as a
+        serial relay would have it; one waiting for a retry holds nobody back."""
+        if lane.chat_id == BOT_WIDE:
+            return False
+        bot_wide = self._lanes.get(BOT_WIDE)
+        if bot_wide is None or not bot_wide.items:
+            return False
+        head = bot_wide.items[0]
+        return head.due.id < item.due.id and head.hold <= now
 
     def _flooded(self, chat_id: int, now: float, wait: float) -> None:
         self._floods.append((now, chat_id))

@@ -131,6 +131,7 @@ class ReminderJobs:
     SWEEP = "reminders:sweep"
     SWEEP_S = 60
     BATCH = 500
+    FIRST_BATCH = 50  # a small first transaction: the relay starts sending sooner
 
     def __init__(self, runner: JobRunner) -> None:
         self.runner = runner
@@ -184,11 +185,12 @@ class ReminderJobs:
         """Send (or skip) every due reminder, then re-arm. `now` is for tests."""
         total = reminder_service.Fired()
         async with self._lock:
+            limit = self.FIRST_BATCH
             while True:
                 moment = now or utcnow()
                 async with self.hc.db.transaction() as session:
                     fired = await reminder_service.fire_due(
-                        session, self.hc.config, moment, limit=self.BATCH
+                        session, self.hc.config, moment, limit=limit
                     )
                 if fired.outbox_ids:
                     self.hc.relay.wake(fired.outbox_ids)
@@ -196,8 +198,9 @@ class ReminderJobs:
                 total.skipped += fired.skipped
                 total.unanswered += fired.unanswered
                 total.outbox_ids += fired.outbox_ids
-                if fired.handled < self.BATCH:
+                if fired.handled < limit:
                     break
+                limit = self.BATCH
             if total.handled:
                 log.info("reminders: %d sent, %d skipped", total.sent, total.skipped)
             if total.unanswered:

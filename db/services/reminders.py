@@ -221,6 +221,8 @@ class _Context:
     rules: ReminderRules
     now: datetime
     fired: Fired
+    queued: dict[str, int] = field(default_factory=dict)  # dedupe key → outbox id
+    new: list[tuple[Reminder, OutboxMessage]] = field(default_factory=list)
 
 
 async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: int = 500) -> Fired:
@@ -237,6 +239,16 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
     if not rows:
         return fired
     ctx = _Context(session, config, reminder_rules(config), now, fired)
+    keys = [_dedupe_key(r) for r in rows]
+    ctx.queued = {
+        key: outbox_id
+        for key, outbox_id in await session.execute(
+            select(OutboxMessage.dedupe_key, OutboxMessage.id).where(
+                OutboxMessage.dedupe_key.in_(keys)
+            )
+        )
+        if key is not None
+    }
     visits = {
         v.id: v
         for v in await session.scalars(
@@ -288,6 +300,9 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
             continue
         await _send(ctx, row, visit, patient, nurse, account)
     await session.flush()
+    for row, message in ctx.new:
+        row.outbox_id = message.id
+        fired.outbox_ids.append(message.id)
     return fired
 
 
@@ -319,7 +334,12 @@ def _address(patient: Patient) -> str:
     return text or "-"
 
 
-async def _queue(
+def _dedupe_key(row: Reminder) -> str:
+    # The due time is part of the key: a reminder re-armed for a new time is a new message.
+    return f"reminder:{row.id}:{int(row.due_at.timestamp())}"
+
+
+def _queue(
     ctx: _Context,
     row: Reminder,
     account: Account,
@@ -328,30 +348,26 @@ async def _queue(
     visit: Visit,
     expires_at: datetime,
 ) -> None:
-    queued = await outbox.queue(
-        ctx.session,
+    """Add the reminder's message (flushed with the batch, one INSERT round for all)."""
+    row.status = ReminderState.SENT.value
+    row.done_at = ctx.now
+    ctx.fired.sent += 1
+    key = _dedupe_key(row)
+    if key in ctx.queued:  # already in the outbox (a run whose reminder update was lost)
+        row.outbox_id = ctx.queued[key]
+        return
+    message = OutboxMessage(
         chat_id=account.chat_id,
         method="sendMessage",
         payload=to_payload(account.chat_id, reply),
         kind=kind,
         clinic_id=visit.clinic_id,
         account_id=account.id,
-        # The due time is part of the key: a reminder re-armed for a new date is a new message.
-        dedupe_key=f"reminder:{row.id}:{int(row.due_at.timestamp())}",
+        dedupe_key=key,
+        expires_at=expires_at,
     )
-    if queued is None:  # already queued by an earlier run whose row update was lost
-        queued = await ctx.session.scalar(
-            select(OutboxMessage).where(
-                OutboxMessage.dedupe_key == f"reminder:{row.id}:{int(row.due_at.timestamp())}"
-            )
-        )
-    else:
-        queued.expires_at = expires_at
-        ctx.fired.outbox_ids.append(queued.id)
-    row.status = ReminderState.SENT.value
-    row.outbox_id = queued.id if queued is not None else None
-    row.done_at = ctx.now
-    ctx.fired.sent += 1
+    ctx.session.add(message)
+    ctx.new.append((row, message))
 
 
 async def _send(
@@ -403,7 +419,7 @@ async def _send(
             tz=tz,
         )
         expires = anchor
-    await _queue(ctx, row, account, reply, f"reminder_{kind.value}", visit, expires)
+    _queue(ctx, row, account, reply, f"reminder_{kind.value}", visit, expires)
 
 
 async def _deadline(
