@@ -329,8 +329,8 @@ class Relay:
         try:
             async with self.hc.db.read() as session:
                 if full:
-                    room = max(0, self.max_in_memory - len(self._known))
-                    rows = await store.due_rows(session, now, room) if room else []
+                    # The known rows come first in id order: read past them, add what fits.
+                    rows = await store.due_rows(session, now, self.max_in_memory)
                     upcoming = await store.next_scheduled(session, now)
                     if upcoming is not None:
                         sleep = min(sleep, max(0.05, (upcoming - now).total_seconds()))
@@ -343,7 +343,8 @@ class Relay:
             self._scan_due = False
             self._last_scan = loop.time()
             self._prune_finished(loop.time())
-        self._add(rows, now_wall=now, now=loop.time())
+        room = None if not full else max(0, self.max_in_memory - len(self._known))
+        self._add(rows, now_wall=now, now=loop.time(), room=room)
         return sleep
 
     def _prune_finished(self, now: float) -> None:
@@ -351,11 +352,16 @@ class Relay:
         for i in old:
             del self._finished[i]
 
-    def _add(self, rows: list[Due], *, now_wall: Any, now: float) -> None:
+    def _add(self, rows: list[Due], *, now_wall: Any, now: float, room: int | None) -> None:
+        """Put new rows in their lanes; `room` caps how many (None: all, the fast path)."""
         touched: dict[int, _Lane] = {}
         for due in rows:
             if due.id in self._known or due.id in self._finished:
                 continue
+            if room is not None:
+                if room <= 0:
+                    break
+                room -= 1
             self._known.add(due.id)
             lane = self._lanes.get(due.chat_id)
             if lane is None:

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from telegram.error import NetworkError, TimedOut
 
 from bot.delivery import Pace, backoff_s, surely_not_sent
+from bot.messages import Reply, to_payload
 from db.models import Account, OutboxMessage, PatientLink, StaffTask
+from db.services import outbox
 from homecare.config import Config
 from tests.delivery.conftest import StartApp
 from tests.delivery.helpers import (
@@ -322,3 +324,35 @@ async def test_a_row_left_sending_by_a_crash_is_sent_again_at_start(
         assert row is not None and (row.attempts, row.uncertain) == (2, 1)
         assert await s.scalar(select(StaffTask.id)) is None
     assert [m.plain_text for m in await client.messages(u.id)] == ["left in sending"]
+
+
+async def test_a_backlog_larger_than_memory_is_loaded_as_room_frees(
+    start_app: StartApp, client: Any, make_config: Callable[..., Config], sandbox: Any
+) -> None:
+    hc = await start_app(fast_delivery(make_config(sandbox)))
+    hc.relay.max_in_memory = 15
+    users = [await client.user(f"m{i}", started=True) for i in range(60)]
+    ids = []
+    async with hc.db.transaction() as s:  # committed without announcing the ids: scans find them
+        for u in users:
+            row = await outbox.queue(
+                s,
+                chat_id=u.id,
+                method="sendMessage",
+                payload=to_payload(u.id, Reply(f"{u.name} hi")),
+                kind="reminder_test",
+            )
+            assert row is not None
+            ids.append(row.id)
+    hc.relay.wake()
+    peak = 0
+
+    async def done() -> bool:
+        nonlocal peak
+        peak = max(peak, hc.relay.backlog)
+        return await settled(hc.db, ids)
+
+    await wait_until(done, timeout=30, every=0.01)
+    assert 0 < peak <= 15
+    assert {r.status for r in await outbox_rows(hc.db, ids)} == {"sent"}
+    assert sum((await copies(client, [u.id for u in users])).values()) == 60
