@@ -47,7 +47,7 @@ import warnings
 from bisect import insort
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
+from bot.templates import render_intent
 from db.services import delivery as store
 from db.services.delivery import Claimed, Due
 from db.types import utcnow
@@ -507,6 +508,12 @@ class Relay:
         if self._stopping.is_set():  # claimed as the relay stopped: nothing was sent
             await self._settle(store.release, row_id)
             return _Outcome(done=False)
+        if claimed.template is not None:
+            try:
+                claimed = await self._render(claimed)
+            except Exception as exc:  # a bug or a stale intent: resending cannot help
+                log.exception("outbox: row %s intent %s cannot render", row_id, claimed.template)
+                return await self._failed(claimed, f"render: {exc}", escalate=True)
         try:
             result = await self._request(claimed)
         except RetryAfter as exc:
@@ -570,11 +577,29 @@ class Relay:
         finally:
             self._on_network.discard(task)
 
+    async def _render(self, claimed: Claimed) -> Claimed:
+        """An intent as the Bot API call to make now, in the recipient's current language."""
+        assert claimed.template is not None
+        rendered = await render_intent(
+            claimed.template,
+            claimed.params,
+            chat_id=claimed.chat_id,
+            language=claimed.language,
+            config=self.hc.config,
+        )
+        return replace(
+            claimed,
+            method=rendered.method,
+            payload=rendered.payload,
+            attachment=rendered.attachment or claimed.attachment,
+        )
+
     def _api_kwargs(self, claimed: Claimed) -> dict[str, Any]:
-        payload = dict(claimed.payload)
+        payload = dict(claimed.payload or {})
         spec = payload.pop("__attachment__", None)
         if spec and claimed.attachment is not None:
-            payload[spec["field"]] = InputFile(claimed.attachment, filename=spec.get("filename"))
+            name = spec.get("filename") or claimed.filename
+            payload[spec["field"]] = InputFile(claimed.attachment, filename=name)
         return payload
 
     async def _retry(self, claimed: Claimed, error: str, *, uncertain: bool) -> _Outcome:

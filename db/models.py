@@ -407,10 +407,18 @@ class OutboxMessage(Base):
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"))
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    # The Bot API method it goes out with; for an intent, the template's usual one (pacing hint).
     method: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # A document or photo's bytes (reports, route pictures).
+    # An intent: what to tell (template key + plain JSON parameters), rendered by the relay at
+    # send time in the recipient's language of that moment (see bot/templates/).
+    template: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A rendered message (a reply composed in the turn it answers); None for an intent.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Legacy: bytes of an attachment inside the row (rows queued before 0002; read only).
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A document or photo to attach (reports, exports): a file row that can be erased.
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(32), default="reply")
     source_update_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
@@ -426,6 +434,24 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class StoredFile(Base):
+    """A file the bot will send (an export, a report): kept only until it has been delivered.
+
+    Bytes live here, not inside outbox rows, so deleting a person's data or pruning what has been
+    served erases one row. `account_id` is whom it is about or for (deletion reaches it).
+    """
+
+    __tablename__ = "stored_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(120))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created()
 
 
 class Reminder(Base):

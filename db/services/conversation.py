@@ -20,9 +20,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
-from bot.messages import to_payload
-from bot.render.patient import conversation_expired
 from db.models import Account, Conversation
 from db.services import outbox
 
@@ -112,12 +109,11 @@ async def expire_idle_conversations(
         rows = list((await session.execute(query)).all())
         for conv, account in rows:
             if account.deleted_at is None:
-                reply = conversation_expired(Translator(account.language), conv.flow)
-                await outbox.queue(
+                await outbox.tell(
                     session,
                     chat_id=account.chat_id,
-                    method="sendMessage",
-                    payload=to_payload(account.chat_id, reply),
+                    template="patient.conversation_expired",
+                    params={"flow": conv.flow},
                     kind="conversation_expired",
                     account_id=account.id,
                     dedupe_key=f"conv-expired:{account.id}:{conv.nonce}",

@@ -15,14 +15,15 @@ No Telegram import here: the relay (bot/delivery.py) classifies errors and calls
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Account, OutboxMessage
+from db.intents import decode_params
+from db.models import Account, OutboxMessage, StoredFile
 from db.services.escalations import KIND_UNDELIVERED, KIND_UNREACHABLE, phone_unreachable
 
 # Kinds whose messages answer a person who is waiting (served before bulk reminders).
@@ -43,12 +44,19 @@ class Due:
 
 @dataclass(frozen=True)
 class Claimed:
+    """A row the relay is about to send: a rendered payload, or an intent to render now."""
+
     id: int
+    chat_id: int
     method: str
-    payload: dict[str, Any]
-    attachment: bytes | None
+    payload: dict[str, Any] | None  # None for an intent
+    attachment: bytes | None  # the stored file's bytes (or a legacy row's inline bytes)
     attempts: int  # including this one
     uncertain: int  # earlier attempts whose outcome is unknown
+    template: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # the recipient's language now (None: no account)
+    filename: str | None = None
 
 
 def _due(row: Any) -> Due:
@@ -141,17 +149,49 @@ async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | 
     if row.expires_at is not None and now >= row.expires_at:
         row.status = "expired"
         row.last_error = "expired before it could be sent"
+        await _settled(session, row)
         return None
     row.status = "sending"
     row.attempts += 1
+    language = None
+    if row.account_id is not None:
+        language = await session.scalar(
+            select(Account.language).where(Account.id == row.account_id)
+        )
+    attachment, filename = row.attachment, None
+    if row.file_id is not None:
+        stored = await session.get(StoredFile, row.file_id)
+        if stored is not None:
+            attachment, filename = stored.data, stored.filename
     return Claimed(
         id=row.id,
+        chat_id=row.chat_id,
         method=row.method,
-        payload=dict(row.payload),
-        attachment=row.attachment,
+        payload=None if row.payload is None else dict(row.payload),
+        attachment=attachment,
         attempts=row.attempts,
         uncertain=row.uncertain,
+        template=row.template,
+        params=decode_params(row.params),
+        language=language,
+        filename=filename,
     )
+
+
+async def _settled(session: AsyncSession, row: OutboxMessage) -> None:
+    """A row reached its end: its file has served (erased when no other row still needs it)."""
+    if row.file_id is None:
+        return
+    file_id, row.file_id = row.file_id, None
+    await session.flush()
+    waiting = await session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.file_id == file_id,
+            OutboxMessage.status.in_(("pending", "sending")),
+        )
+    )
+    if not waiting:
+        await session.execute(delete(StoredFile).where(StoredFile.id == file_id))
 
 
 async def release(session: AsyncSession, row_id: int) -> None:
@@ -171,6 +211,11 @@ async def mark_sent(
         .where(OutboxMessage.id == row_id)
         .values(status="sent", sent_at=now, telegram_message_id=message_id, last_error=None)
     )
+    file_id = await session.scalar(select(OutboxMessage.file_id).where(OutboxMessage.id == row_id))
+    if file_id is not None:
+        row = await session.get(OutboxMessage, row_id)
+        assert row is not None
+        await _settled(session, row)
 
 
 async def defer(
@@ -198,6 +243,7 @@ async def mark_undeliverable(session: AsyncSession, row_id: int, error: str, now
         return
     row.status = "undeliverable"
     row.last_error = error[:300]
+    await _settled(session, row)
     if row.account_id is not None:
         account = await session.get(Account, row.account_id)
         if account is not None and account.undeliverable_at is None:
@@ -215,6 +261,7 @@ async def mark_failed(
         return
     row.status = "failed"
     row.last_error = error[:300]
+    await _settled(session, row)
     if escalate:
         await _escalate(session, row, KIND_UNDELIVERED, error, now)
 

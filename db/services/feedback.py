@@ -13,9 +13,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
-from bot.messages import to_payload
-from bot.render.patient import feedback_request
 from db.models import Feedback, Visit
 from db.services import outbox
 from db.services.patients import my_patients, patient_accounts
@@ -35,12 +32,11 @@ async def queue_feedback_request(session: AsyncSession, visit: Visit, now: datet
         return 0
     queued = 0
     for account in await patient_accounts(session, visit.patient_id):
-        reply = feedback_request(Translator(account.language), visit)
-        row = await outbox.queue(
+        row = await outbox.tell(
             session,
             chat_id=account.chat_id,
-            method="sendMessage",
-            payload=to_payload(account.chat_id, reply),
+            template="patient.feedback_request",
+            params={"visit_id": visit.id, "code": visit.code, "day": visit.day},
             kind="feedback_request",
             clinic_id=visit.clinic_id,
             account_id=account.id,

@@ -1,4 +1,9 @@
-"""Queue messages in the outbox, in the caller's transaction (the relay sends them)."""
+"""Queue messages in the outbox, in the caller's transaction (the relay sends them).
+
+Services record intents with `tell` (template key + parameters; rendered at send time in the
+recipient's language of that moment). `queue` keeps a rendered payload: a turn's reply to the
+person who is waiting. Attachments are `StoredFile` rows (`store_file`), erased once delivered.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import OutboxMessage
+from db.intents import encode_params
+from db.models import OutboxMessage, StoredFile
 from db.types import utcnow
 
 
@@ -26,13 +32,18 @@ async def queue(
     attachment: bytes | None = None,
     not_before: datetime | None = None,
 ) -> OutboxMessage | None:
-    """Add one outbox row; with `dedupe_key`, a second call for the same key adds nothing."""
-    if dedupe_key is not None:
-        existing = await session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    """Add one rendered outbox row; with `dedupe_key`, a second call for the same key adds
+    nothing. `payload` may name `__attachment__` {field, filename}: `attachment`'s bytes fill
+    it, kept in a `StoredFile` row (erased once sent), never inside the outbox row."""
+    if await _seen(session, dedupe_key):
+        return None
+    file = None
+    if attachment is not None:
+        spec = payload.get("__attachment__") or {}
+        name = str(spec.get("filename") or "file")
+        file = await store_file(
+            session, attachment, name, account_id=account_id, clinic_id=clinic_id
         )
-        if existing is not None:
-            return None
     row = OutboxMessage(
         chat_id=chat_id,
         method=method,
@@ -42,9 +53,111 @@ async def queue(
         account_id=account_id,
         source_update_id=source_update_id,
         dedupe_key=dedupe_key,
-        attachment=attachment,
+        file_id=None if file is None else file.id,
         not_before=not_before or utcnow(),
     )
     session.add(row)
     await session.flush()
     return row
+
+
+async def _seen(session: AsyncSession, dedupe_key: str | None) -> bool:
+    if dedupe_key is None:
+        return False
+    existing = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    )
+    return existing is not None
+
+
+def intent_row(
+    *,
+    chat_id: int,
+    template: str,
+    params: dict[str, Any] | None = None,
+    kind: str = "notice",
+    method: str = "sendMessage",
+    clinic_id: int | None = None,
+    account_id: int | None = None,
+    source_update_id: int | None = None,
+    dedupe_key: str | None = None,
+    file_id: int | None = None,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> OutboxMessage:
+    """An intent row, not yet added: for batch writers that check `dedupe_key` themselves.
+
+    `method` is the template's usual Bot API method (the relay paces messages by it); the
+    template may choose another at send time.
+    """
+    return OutboxMessage(
+        chat_id=chat_id,
+        method=method,
+        template=template,
+        params=encode_params(params or {}),
+        payload=None,
+        kind=kind,
+        clinic_id=clinic_id,
+        account_id=account_id,
+        source_update_id=source_update_id,
+        dedupe_key=dedupe_key,
+        file_id=file_id,
+        not_before=not_before or utcnow(),
+        expires_at=expires_at,
+    )
+
+
+async def tell(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    template: str,
+    params: dict[str, Any] | None = None,
+    kind: str = "notice",
+    method: str = "sendMessage",
+    clinic_id: int | None = None,
+    account_id: int | None = None,
+    source_update_id: int | None = None,
+    dedupe_key: str | None = None,
+    file: StoredFile | None = None,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> OutboxMessage | None:
+    """Record that `chat_id` is to be told `template` with `params` (see db/intents.py).
+
+    With `dedupe_key`, a second call for the same key adds nothing and returns None.
+    """
+    if await _seen(session, dedupe_key):
+        return None
+    row = intent_row(
+        chat_id=chat_id,
+        template=template,
+        params=params,
+        kind=kind,
+        method=method,
+        clinic_id=clinic_id,
+        account_id=account_id,
+        source_update_id=source_update_id,
+        dedupe_key=dedupe_key,
+        file_id=None if file is None else file.id,
+        not_before=not_before,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def store_file(
+    session: AsyncSession,
+    data: bytes,
+    filename: str,
+    *,
+    account_id: int | None = None,
+    clinic_id: int | None = None,
+) -> StoredFile:
+    """Keep a file to send; the relay erases it once every row that carries it is settled."""
+    stored = StoredFile(data=data, filename=filename, account_id=account_id, clinic_id=clinic_id)
+    session.add(stored)
+    await session.flush()
+    return stored
