@@ -204,9 +204,14 @@ async def _pressed(
     return action, nurse, visit
 
 
-def _refused(turn: Turn, query_id: str, result: nurse_visits.ActionResult) -> None:
+def _refusal(turn: Turn, result: nurse_visits.ActionResult) -> str:
     assert result.refusal is not None
-    turn.answer(query_id, turn.tr(result.refusal, **result.params), alert=True)
+    params = {**result.params, **{k: turn.tr(v) for k, v in result.key_params.items()}}
+    return turn.tr(result.refusal, **params)
+
+
+def _refused(turn: Turn, query_id: str, result: nurse_visits.ActionResult) -> None:
+    turn.answer(query_id, _refusal(turn, result), alert=True)
 
 
 async def stop_action(update: Update, context: HomecareContext) -> None:
@@ -439,9 +444,7 @@ async def done_note(update: Update, context: HomecareContext) -> None:
     _, stop = await _day_and_stop(turn, nurse, visit)
     if stop is None or not nurse_visits.can_complete(visit):
         await conversation.finish(turn.session, conv)
-        stale = _stale(turn, visit)
-        assert stale.refusal is not None
-        await turn.reply(Reply(turn.tr(stale.refusal, **stale.params)))
+        await turn.reply(Reply(_refusal(turn, _stale(turn, visit))))
         raise raise_stop
     await conversation.finish(turn.session, conv)
     await _finish_done(turn, nurse, visit, stop, note, vitals, now, None)
@@ -463,8 +466,7 @@ async def _finish_done(
         turn.session, turn.config, nurse, account, visit, now, note=note, vitals=vitals
     )
     if not result.ok:
-        assert result.refusal is not None
-        await turn.reply(Reply(turn.tr(result.refusal, **result.params)))
+        await turn.reply(Reply(_refusal(turn, result)))
         return
     conv = await conversation.load(turn.session, account.id)
     if conv is not None and conv.flow == FLOW:

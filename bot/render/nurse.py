@@ -3,7 +3,8 @@ heads. Pure: values in, `Reply` out. Anything a person typed is escaped here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from html import escape
@@ -18,8 +19,6 @@ from homecare.config import Config
 
 if TYPE_CHECKING:
     from db.services.route_digest import NurseDay, StopView
-
-FamilyMaker = Callable[[Translator], Reply]
 
 STATUS_ICON = {
     "requested": "📝",
@@ -134,7 +133,8 @@ def _number_buttons(day: NurseDay) -> list[tuple[Button, ...]]:
 
 
 def map_buttons(tr: Translator, day: NurseDay) -> list[tuple[Button, ...]]:
-    links = route_links(day.clinic, [s.point for s in day.stops])
+    clinic = MapPoint(day.clinic.lat, day.clinic.lon)
+    links = route_links(clinic, [MapPoint(s.lat, s.lon) for s in day.stops])
     if len(links) == 1:
         return [(Button(tr("nurse.maps_whole"), url=links[0].url),)]
     return [
@@ -148,8 +148,18 @@ def map_buttons(tr: Translator, day: NurseDay) -> list[tuple[Button, ...]]:
     ]
 
 
-def _chunks(header: list[str], blocks: list[list[str]], footer: list[str]) -> list[str]:
-    """Header, stop blocks and footer in as few messages under Telegram's limit as possible."""
+def _chunks(
+    header: list[str], blocks: list[list[str]], footer: list[str], parts: Sequence[int] | None
+) -> list[str]:
+    """Header, stop blocks and footer in as few messages under Telegram's limit as possible, or
+    in `parts` (stops per message) as decided when the digest was queued."""
+    if parts is not None:
+        ends = list(itertools.accumulate(parts))
+        pieces = [blocks[end - n : end] for n, end in zip(parts, ends, strict=True)]
+        given = ["\n\n".join("\n".join(b) for b in piece) for piece in pieces]
+        given[0] = "\n\n".join(t for t in ("\n".join(header), given[0]) if t)
+        given[-1] = "\n\n".join(t for t in (given[-1], "\n".join(footer)) if t)
+        return given
     limit = MAX_TEXT - 100
     texts: list[str] = []
     current = "\n".join(header)
@@ -170,9 +180,12 @@ def _chunks(header: list[str], blocks: list[list[str]], footer: list[str]) -> li
     return texts
 
 
-def route_digest(tr: Translator, config: Config, day: NurseDay, kind: str) -> list[Reply]:
+def route_digest(
+    tr: Translator, config: Config, day: NurseDay, kind: str, parts: Sequence[int] | None = None
+) -> list[Reply]:
     """The morning digest (kind "digest") or a changed route ("update"): one message normally,
-    more only when a very long day would pass Telegram's 4096 characters."""
+    more only when a very long day would pass Telegram's 4096 characters (`parts`: see
+    `db.services.route_digest.digest_parts`)."""
     title = "nurse.digest_title" if kind == "digest" else "nurse.update_title"
     header = [tr(title, day=day_label(tr, day.day))]
     if not day.stops:
@@ -187,7 +200,7 @@ def route_digest(tr: Translator, config: Config, day: NurseDay, kind: str) -> li
     )
     blocks = [_stop_lines(tr, config, s, with_status=kind != "digest") for s in day.stops]
     footer = [tr("nurse.digest_footer")]
-    texts = _chunks(header, blocks, footer)
+    texts = _chunks(header, blocks, footer, parts)
     buttons = tuple([*map_buttons(tr, day), *_number_buttons(day)])
     return [Reply(t) for t in texts[:-1]] + [Reply(texts[-1], buttons=buttons)]
 

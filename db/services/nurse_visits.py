@@ -16,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
-from bot.messages import to_payload
-from bot.render import nurse as render
 from db.models import Account, Nurse, NurseLeave, Patient, StaffTask, Visit
 from db.services import outbox
 from db.services.feedback import queue_feedback_request
@@ -45,10 +43,12 @@ LEAVE_AHEAD_DAYS = 90
 
 @dataclass(frozen=True)
 class ActionResult:
-    """`refusal` is a locale key (with `params`) when nothing changed."""
+    """`refusal` is a locale key (with `params`) when nothing changed; the values of `key_params`
+    are locale keys too, translated for whoever is shown the refusal."""
 
     refusal: str | None = None
     params: dict[str, str] = field(default_factory=dict)
+    key_params: dict[str, str] = field(default_factory=dict)
     eta: time | None = None
     told: int = 0  # family accounts messaged
 
@@ -85,10 +85,9 @@ async def _move(
     try:
         await change_status(session, visit, target, Actor.NURSE, account.id, note, now)
     except TransitionError as exc:
-        return _refuse(
-            "nurse.stale_status",
-            status=Translator(account.language)(f"visit.status.{visit.status}"),
-            reason=Translator(account.language)(exc.locale_key),
+        return ActionResult(
+            refusal="nurse.stale_status",
+            key_params={"status": f"visit.status.{visit.status}", "reason": exc.locale_key},
         )
     # Reminders follow the status (none "before arrival" once she is on her way).
     await sync_visit_reminders(session, visit, config, now)
@@ -139,16 +138,20 @@ async def travel_eta(
 
 
 async def _tell_family(
-    session: AsyncSession, visit: Visit, kind: str, make: render.FamilyMaker, key: str
+    session: AsyncSession,
+    visit: Visit,
+    kind: str,
+    template: str,
+    params: dict[str, Any],
+    key: str,
 ) -> int:
     told = 0
     for account in await patient_accounts(session, visit.patient_id):
-        reply = make(Translator(account.language))
-        row = await outbox.queue(
+        row = await outbox.tell(
             session,
             chat_id=account.chat_id,
-            method="sendMessage",
-            payload=to_payload(account.chat_id, reply),
+            template=template,
+            params=params,
             kind=kind,
             clinic_id=visit.clinic_id,
             account_id=account.id,
@@ -180,9 +183,12 @@ async def depart(
         session,
         visit,
         "eta",
-        lambda tr: render.eta_notice(
-            tr, first, local, _first_name(patient.full_name if patient else None)
-        ),
+        "nurse.family_eta",
+        {
+            "nurse_first": first,
+            "eta": local,
+            "patient_first": _first_name(patient.full_name if patient else None),
+        },
         f"eta:{visit.id}:{now.timestamp():.0f}",
     )
     return ActionResult(eta=local, told=told)
@@ -254,7 +260,8 @@ async def not_home(
         session,
         visit,
         "not_home",
-        lambda tr: render.not_home_notice(tr, config, first, visit.code),
+        "nurse.family_not_home",
+        {"nurse_first": first, "code": visit.code},
         f"not-home:{visit.id}",
     )
     session.add(

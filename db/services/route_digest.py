@@ -10,32 +10,36 @@ time, the Google Maps link(s) for the whole route) and the route picture (PNG dr
 per nurse and day (outbox `dedupe_key`), so a job that runs twice sends nothing twice. The same
 function sends an updated route after a same-day re-plan (keyed by the plan run).
 
-Reading, drawing and writing are three steps: the PNG is drawn in a worker thread with no
-transaction open.
+Both are intents (templates "nurse.route_digest" and "nurse.route_map" in bot/templates/nurse.py)
+carrying the day as plain values (`day_params`, read back with `nurse_day_from`): the text is
+written and the picture drawn when the relay sends them, in the nurse's language of that moment.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from html import escape
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
-from bot.messages import Reply, to_payload
-from bot.render import nurse as render
-from bot.render.route_map import MapPoint, route_png
 from db.models import Account, Nurse, NurseLeave, Patient, Route, Visit
 from db.services import outbox
 from db.services.planning import PLANNABLE, STARTED, digest_key, patient_positions
 from db.session import Database
 from homecare.config import Config
+from scheduler.planner.model import GeoPoint
 
 COMPLAINT_MAX = 120
+# A digest longer than one Telegram message (4096 characters) is sent in parts, each with whole
+# stops. The split is made here, when queueing, from the typed text's length (escaped) plus a
+# generous allowance per stop for the labels, time and service name of any language.
+PART_BUDGET = 3400
+STOP_ALLOWANCE = 250
 SHOWN = sorted(PLANNABLE | STARTED)
 
 
@@ -62,10 +66,6 @@ class StopView:
     lon: float
     approximate: bool
 
-    @property
-    def point(self) -> MapPoint:
-        return MapPoint(self.lat, self.lon)
-
 
 @dataclass(frozen=True)
 class NurseDay:
@@ -79,7 +79,7 @@ class NurseDay:
     shift: tuple[time, time] | None
     travel_min: int
     distance_km: float
-    clinic: MapPoint
+    clinic: GeoPoint
 
     @property
     def open_stops(self) -> tuple[StopView, ...]:
@@ -180,33 +180,45 @@ async def load_nurse_day(
         shift=shift,
         travel_min=round(route.travel_s / 60) if route is not None else 0,
         distance_km=round(route.distance_m / 1000, 1) if route is not None else 0.0,
-        clinic=MapPoint(config.clinic.location.lat, config.clinic.location.lon),
+        clinic=GeoPoint(config.clinic.location.lat, config.clinic.location.lon),
     )
 
 
 # --- the digest --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    nurse_id: int
-    account_id: int
-    chat_id: int
-    replies: tuple[Reply, ...]
-    caption: str
-    png: bytes
+def day_params(nurse_day: NurseDay) -> dict[str, Any]:
+    """The day as intent parameters (plain values; see db/intents.py)."""
+    return dataclasses.asdict(nurse_day)
 
 
-def draw(tr: Translator, config: Config, nurse_day: NurseDay) -> bytes:
-    """The route picture (runs in a worker thread: matplotlib is CPU-bound)."""
-    stops = [s for s in nurse_day.stops if s.status not in ("cancelled_by_patient",)]
-    return route_png(
-        nurse_day.clinic,
-        [s.point for s in stops],
-        title=render.map_title(tr, nurse_day),
-        clinic_label=config.clinic.name,
-        approximate=[s.approximate for s in stops],
+def nurse_day_from(p: Mapping[str, Any]) -> NurseDay:
+    """`day_params` read back (lists become the tuples the dataclasses hold)."""
+    stops = tuple(StopView(**{**s, "window": tuple(s["window"])}) for s in p["stops"])
+    shift = p["shift"]
+    return NurseDay(
+        **{
+            **p,
+            "stops": stops,
+            "shift": tuple(shift) if shift is not None else None,
+            "clinic": GeoPoint(**p["clinic"]),
+        }
     )
+
+
+def digest_parts(nurse_day: NurseDay) -> list[int]:
+    """How many stops each message of the digest holds (see PART_BUDGET); one part normally."""
+    parts: list[int] = []
+    size = count = 0
+    for s in nurse_day.stops:
+        typed = (s.patient_first_name, s.address, s.rt_rw, s.kelurahan, s.landmark, s.complaint)
+        cost = STOP_ALLOWANCE + sum(len(escape(t)) for t in typed)
+        if count and size + cost > PART_BUDGET:
+            parts.append(count)
+            size = count = 0
+        size += cost
+        count += 1
+    return [*parts, count]
 
 
 async def queue_route_digests(
@@ -225,7 +237,7 @@ async def queue_route_digests(
     route changed by that plan run is sent again ("route updated"), once per run and nurse.
     """
     wanted = set(nurse_ids) if nurse_ids is not None else None
-    prepared: list[tuple[Translator, NurseDay, Account]] = []
+    prepared: list[tuple[NurseDay, int, int]] = []
     async with db.read() as session:
         nurses = list(
             await session.scalars(
@@ -243,70 +255,61 @@ async def queue_route_digests(
             nurse_day = await load_nurse_day(session, config, nurse, day)
             if not nurse_day.stops and update_of_run is None:
                 continue
-            prepared.append((Translator(account.language), nurse_day, account))
+            prepared.append((nurse_day, account.id, account.chat_id))
     if not prepared:
         return 0
-    ready: list[_Prepared] = []
-    for tr, nurse_day, account in prepared:
-        kind = "update" if update_of_run is not None else "digest"
-        replies = render.route_digest(tr, config, nurse_day, kind)
-        png = await asyncio.to_thread(draw, tr, config, nurse_day) if nurse_day.stops else b""
-        ready.append(
-            _Prepared(
-                nurse_id=nurse_day.nurse_id,
-                account_id=account.id,
-                chat_id=account.chat_id,
-                replies=tuple(replies),
-                caption=render.map_caption(tr, nurse_day),
-                png=png,
-            )
-        )
+    kind = "update" if update_of_run is not None else "digest"
     sent = 0
     async with db.transaction() as session:
-        for item in ready:
+        for nurse_day, account_id, chat_id in prepared:
             base = (
-                f"route-update:{update_of_run}:{item.nurse_id}"
+                f"route-update:{update_of_run}:{nurse_day.nurse_id}"
                 if update_of_run is not None
-                else digest_key(item.nurse_id, day)
+                else digest_key(nurse_day.nurse_id, day)
             )
-            queued = await _queue_nurse(session, clinic_id, item, base)
-            sent += queued
+            sent += await _queue_nurse(
+                session, clinic_id, nurse_day, kind, account_id, chat_id, base
+            )
     return sent
 
 
-async def _queue_nurse(session: AsyncSession, clinic_id: int, item: _Prepared, base: str) -> int:
+async def _queue_nurse(
+    session: AsyncSession,
+    clinic_id: int,
+    nurse_day: NurseDay,
+    kind: str,
+    account_id: int,
+    chat_id: int,
+    base: str,
+) -> int:
+    params = day_params(nurse_day)
+    parts = digest_parts(nurse_day)
     first = None
-    for i, reply in enumerate(item.replies):
-        row = await outbox.queue(
+    for i in range(len(parts)):
+        row = await outbox.tell(
             session,
-            chat_id=item.chat_id,
-            method="sendMessage",
-            payload=to_payload(item.chat_id, reply),
+            chat_id=chat_id,
+            template="nurse.route_digest",
+            params={"day": params, "kind": kind, "part": i, "parts": parts},
             kind="route_digest",
             clinic_id=clinic_id,
-            account_id=item.account_id,
+            account_id=account_id,
             dedupe_key=base if i == 0 else f"{base}:{i}",
         )
         first = first if first is not None else row
     if first is None:
         return 0  # queued before: the job ran twice
-    if item.png:
-        payload: dict[str, Any] = {
-            "chat_id": item.chat_id,
-            "caption": item.caption,
-            "parse_mode": "HTML",
-            "__attachment__": {"field": "photo", "filename": "rute.png"},
-        }
-        await outbox.queue(
+    if nurse_day.stops:
+        await outbox.tell(
             session,
-            chat_id=item.chat_id,
-            method="sendPhoto",
-            payload=payload,
+            chat_id=chat_id,
+            template="nurse.route_map",
+            params={"day": params},
             kind="route_map",
+            method="sendPhoto",
             clinic_id=clinic_id,
-            account_id=item.account_id,
+            account_id=account_id,
             dedupe_key=f"{base}:map",
-            attachment=item.png,
         )
     return 1
 

@@ -132,7 +132,7 @@ async def test_a_change_while_solving_is_not_overwritten(
                 )
         return solved
 
-    monkeypatch.setattr(planning, "solve_day", solve_then_someone_cancels)
+    monkeypatch.setattr(planning.run, "solve_day", solve_then_someone_cancels)
     [outcome] = await app.jobs.planning.nightly()
     assert outcome.status == "done" and outcome.attempts == 2 and len(calls) == 2
     assert outcome.assigned == 4
@@ -149,13 +149,13 @@ async def test_the_solver_runs_off_the_event_loop(
 ) -> None:
     clock.move_to(wita(MONDAY, 18))
     threads: list[int] = []
-    real = planning.solve
+    real = planning.solve.solve  # the core's solver, as the solve stage calls it
 
     def recording(*args: Any, **kwargs: Any) -> Any:
         threads.append(threading.get_ident())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(planning, "solve", recording)
+    monkeypatch.setattr(planning.solve, "solve", recording)
     [outcome] = await app.jobs.planning.nightly()
     assert outcome.status == "done"
     assert threads and threading.main_thread().ident not in threads

@@ -3,6 +3,7 @@ vitals split, dates for /cuti and /rencana, the route picture, and which stops a
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, date, datetime, time
 from urllib.parse import parse_qs, urlparse
@@ -292,3 +293,61 @@ def test_a_long_day_is_split_under_telegrams_limit() -> None:
     assert numbers == [str(i) for i in range(1, 25)]
     maps = [b for row in replies[-1].buttons for b in row if b.url]
     assert len(maps) == 3  # 24 stops: three links of at most 9 waypoints
+
+
+def test_a_long_queued_digest_renders_in_the_parts_fixed_when_queued() -> None:
+    """The intent path: parts are chosen from the plain day, each part renders under the limit,
+    and the parts together hold every stop once (header first, buttons last)."""
+    from bot.messages import MAX_TEXT
+    from bot.templates import render_intent
+    from db.intents import decode_params, encode_params
+    from db.services.route_digest import NurseDay, StopView, day_params, digest_parts
+    from scheduler.planner.model import GeoPoint
+
+    stops = tuple(
+        StopView(
+            visit_id=100 + i,
+            seq=i + 1,
+            code=f"C{i:05d}",
+            status="scheduled",
+            service_type="wound_care",
+            priority="routine",
+            start=time(8, i),
+            end=None,
+            window=(time(8), time(14)),
+            patient_first_name="Nama<b>",
+            age=70,
+            address="Jl. " + "Panjang Sekali " * 19,
+            rt_rw="001/002",
+            kelurahan="Kassi-Kassi",
+            landmark="dekat " + "pohon besar " * 16,
+            phone="+62812",
+            complaint="keluhan " * 14,
+            lat=CLINIC.lat + i * 0.001,
+            lon=CLINIC.lon,
+            approximate=False,
+        )
+        for i in range(24)
+    )
+    clinic = GeoPoint(CLINIC.lat, CLINIC.lon)
+    day = NurseDay(1, "Siti", DAY, stops, True, False, None, (time(8), time(14)), 90, 12.5, clinic)
+    parts = digest_parts(day)
+    assert len(parts) >= 3 and sum(parts) == 24
+    params = decode_params(encode_params({"day": day_params(day), "kind": "digest"}))
+    texts = []
+    for i in range(len(parts)):
+        rendered = asyncio.run(
+            render_intent(
+                "nurse.route_digest",
+                {**params, "part": i, "parts": parts},
+                chat_id=7,
+                language="en",
+                config=Config(),
+            )
+        )
+        assert len(rendered.payload["text"]) <= MAX_TEXT
+        assert ("reply_markup" in rendered.payload) == (i == len(parts) - 1)
+        texts.append(rendered.payload["text"])
+    assert "Your route" in texts[0] and all("Your route" not in t for t in texts[1:])
+    joined = "\n".join(texts)
+    assert all(joined.count(f"<b>{i}. ") == 1 for i in range(1, 25))

@@ -1,0 +1,264 @@
+"""Planning, stage 3: apply a solved plan to the database in the write transaction — the day's
+`Route`s and `RouteStop`s, each visit's nurse and planned times, status changes (actor: system),
+staff tasks for unplaced visits, reminders, and what families and the asking head are told.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import (
+    Account,
+    Nurse,
+    Patient,
+    PatientLink,
+    PlanRun,
+    Route,
+    RouteStop,
+    StaffTask,
+    Visit,
+)
+from db.services.planning import tell
+from db.services.planning.read import UNPLACEABLE, DayFacts, S, arrival_window, instant
+from db.services.planning.solve import Solved
+from db.services.reminders import sync_visit_reminders
+from db.services.visit_status import change_status
+from homecare.config import Config
+from scheduler.planner import model as pm
+from scheduler.visits import Actor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FamilyNote:
+    """One family message the run queued (tests and the head's report read these)."""
+
+    visit_id: int
+    kind: str  # "planned" | "moved" | "unplaced" | "placed_after_all"
+
+
+@dataclass
+class PlanWriter:
+    session: AsyncSession
+    config: Config
+    facts: DayFacts
+    solved: Solved
+    run: PlanRun
+    now: datetime
+    notes: list[FamilyNote] = field(default_factory=list)
+    changed_nurses: set[int] = field(default_factory=set)
+    newly_unplaced: list[tuple[Visit, str]] = field(default_factory=list)
+    patients: dict[int, Patient] = field(default_factory=dict)
+    families: dict[int, list[Account]] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.config.clinic.tz
+
+    async def apply(self) -> None:
+        session, facts, plan = self.session, self.facts, self.solved.plan
+        ids = [int(v.id) for v in self.solved.request.visits]
+        visits = {v.id: v for v in await session.scalars(select(Visit).where(Visit.id.in_(ids)))}
+        nurses = {
+            n.id: n
+            for n in await session.scalars(select(Nurse).where(Nurse.clinic_id == facts.clinic_id))
+        }
+        before = {v.id: (v.nurse_id, v.planned_start) for v in visits.values()}
+        await self._load_families({v.patient_id for v in visits.values()})
+        old_order = {
+            nid: tuple(vid for vid in order if vid in visits)
+            for nid, order in facts.route_order.items()
+        }
+        await self._routes(visits)
+        for route in plan.routes:
+            nurse_id = int(route.nurse)
+            for stop in route.stops:
+                if stop.kind != "visit" or stop.visit is None or stop.fixed:
+                    continue  # a pinned stop keeps everything it had
+                visit = visits[int(stop.visit)]
+                await self._assign(visit, nurses[nurse_id], stop, before[visit.id])
+        for item in plan.unassigned:
+            await self._unplace(visits[int(item.visit)], item.reason)
+        new_order: dict[int, tuple[int, ...]] = {
+            int(r.nurse): tuple(int(s.visit) for s in r.stops if s.visit is not None)
+            for r in plan.routes
+        }
+        for nurse_id in set(old_order) | set(new_order):
+            if old_order.get(nurse_id, ()) != new_order.get(nurse_id, ()):
+                self.changed_nurses.add(nurse_id)
+        await self._tell_heads()
+
+    async def _routes(self, visits: dict[int, Visit]) -> None:
+        """Replace the day's routes with the plan's (pinned stops are in the plan too; a stop of
+        a visit the plan does not cover — cancelled meanwhile — goes)."""
+        session, facts, plan = self.session, self.facts, self.solved.plan
+        existing: dict[int, Route] = {
+            r.nurse_id: r
+            for r in await session.scalars(
+                select(Route).where(Route.clinic_id == facts.clinic_id, Route.day == facts.day)
+            )
+        }
+        for old in existing.values():
+            old.stops = []
+        await session.flush()
+        for planned in plan.routes:
+            nurse_id = int(planned.nurse)
+            stops = [s for s in planned.stops if s.kind == "visit" and s.visit is not None]
+            route = existing.pop(nurse_id, None)
+            if not stops:
+                if route is not None:
+                    await session.delete(route)
+                continue
+            if route is None:
+                route = Route(clinic_id=facts.clinic_id, nurse_id=nurse_id, day=facts.day)
+                session.add(route)
+            route.plan_run_id = self.run.id
+            route.travel_s = planned.travel_s
+            route.distance_m = planned.distance_m
+            route.updated_at = self.now
+            route.stops = [
+                RouteStop(
+                    visit_id=int(s.visit),  # type: ignore[arg-type]
+                    seq=i + 1,
+                    arrive=instant(facts.day, s.arrive, self.tz),
+                    start=instant(facts.day, s.start, self.tz),
+                    end=instant(facts.day, s.end, self.tz),
+                )
+                for i, s in enumerate(stops)
+            ]
+        for gone in existing.values():  # nurses the plan no longer has (whole day away)
+            await session.delete(gone)
+        await session.flush()
+
+    async def _assign(
+        self,
+        visit: Visit,
+        nurse: Nurse,
+        stop: pm.Stop,
+        before: tuple[int | None, datetime | None],
+    ) -> None:
+        day = self.facts.day
+        arrive = instant(day, stop.arrive, self.tz)
+        start = instant(day, stop.start, self.tz)
+        end = instant(day, stop.end, self.tz)
+        was_unplaced = visit.status == S.UNPLACED.value
+        if visit.status in (S.REQUESTED.value, S.UNPLACED.value):
+            await change_status(
+                self.session,
+                visit,
+                S.SCHEDULED,
+                Actor.SYSTEM,
+                None,
+                f"plan run {self.run.id}",
+                self.now,
+            )
+        old_nurse, old_start = before
+        visit.nurse_id = nurse.id
+        visit.planned_arrival, visit.planned_start, visit.planned_end = arrive, start, end
+        visit.unplaced_reason = None
+        visit.updated_at = self.now
+        if (old_nurse, old_start) != (nurse.id, start):
+            # The "before arrival" reminder follows the planned time.
+            await _sync_reminders(self.session, visit, self.config, self.now)
+        window = (visit.window_start, visit.window_end)
+        if old_nurse == nurse.id and old_start is not None:
+            low, high = arrival_window(old_start, window, self.tz)
+            local = start.astimezone(self.tz).time()
+            if low <= local <= high:
+                return  # what the family was told still holds
+        kind = "placed_after_all" if was_unplaced else ("moved" if old_start else "planned")
+        self.notes.append(FamilyNote(visit.id, kind))
+        await self._tell_family(visit, nurse, kind)
+
+    async def _unplace(self, visit: Visit, reason: str) -> None:
+        if visit.status == S.UNPLACED.value:
+            visit.unplaced_reason = reason
+            return
+        if visit.status not in UNPLACEABLE:
+            log.warning("plan run %s left visit %s (%s) out", self.run.id, visit.id, visit.status)
+            return
+        await change_status(self.session, visit, S.UNPLACED, Actor.SYSTEM, None, reason, self.now)
+        visit.unplaced_reason = reason
+        visit.nurse_id = None
+        visit.planned_arrival = visit.planned_start = visit.planned_end = None
+        visit.updated_at = self.now
+        self.newly_unplaced.append((visit, reason))
+        self.notes.append(FamilyNote(visit.id, "unplaced"))
+        await _sync_reminders(self.session, visit, self.config, self.now)
+        reached = await self._tell_family(visit, None, "unplaced", reason=reason)
+        self.session.add(
+            StaffTask(
+                clinic_id=visit.clinic_id,
+                kind="visit_unplaced",
+                patient_id=visit.patient_id,
+                visit_id=visit.id,
+                detail=(
+                    f"{visit.code} {self.facts.day.isoformat()}: {reason}"
+                    + ("" if reached else " (no family account: phone)")
+                )[:300],
+                created_at=self.now,
+            )
+        )
+
+    async def _tell_family(
+        self, visit: Visit, nurse: Nurse | None, kind: str, reason: str = ""
+    ) -> bool:
+        """Queue the message to every account linked to the patient; False when none."""
+        accounts = self.families.get(visit.patient_id, [])
+        patient = self.patients.get(visit.patient_id)
+        notice = tell.visit_notice(
+            visit,
+            patient_first_name=tell.first_name(patient.full_name if patient else None),
+            nurse_first_name=tell.first_name(nurse.name) if nurse else "",
+            arrival=arrival_window(
+                visit.planned_start, (visit.window_start, visit.window_end), self.tz
+            )
+            if visit.planned_start is not None
+            else None,
+            reason=reason,
+        )
+        return await tell.tell_family(self.session, visit, accounts, notice, kind, self.run.id)
+
+    async def _load_families(self, patient_ids: set[int]) -> None:
+        """Patients and the accounts that hear about them, in two queries for the whole day
+        (the write transaction holds the database's write lock: keep it short)."""
+        ids = sorted(patient_ids)
+        self.patients = {
+            p.id: p for p in await self.session.scalars(select(Patient).where(Patient.id.in_(ids)))
+        }
+        self.families = {}
+        for patient_id, account in await self.session.execute(
+            select(PatientLink.patient_id, Account)
+            .join(Account, Account.id == PatientLink.account_id)
+            .where(
+                PatientLink.patient_id.in_(ids),
+                PatientLink.revoked_at.is_(None),
+                Account.deleted_at.is_(None),
+            )
+            .order_by(Account.id)
+        ):
+            self.families.setdefault(patient_id, []).append(account)
+
+    async def _tell_heads(self) -> None:
+        """The report to whoever asked (/rencana); heads see unplaced visits as staff tasks."""
+        if self.run.requested_by_account_id is None:
+            return
+        account = await self.session.get(Account, self.run.requested_by_account_id)
+        if account is None or account.deleted_at is not None:
+            return
+        report = tell.report(self.facts.day, self.run.kind, self.solved.plan, self.newly_unplaced)
+        await tell.tell_report(self.session, account, self.facts.clinic_id, report, self.run.id)
+
+
+async def _sync_reminders(
+    session: AsyncSession, visit: Visit, config: Config, now: datetime
+) -> None:
+    """Reminders follow the planned time (the delivery side owns them)."""
+    await sync_visit_reminders(session, visit, config, now)
