@@ -24,7 +24,7 @@ from db.services import outbox
 from db.services.accounts import ensure_clinic
 from db.session import Database
 from homecare.config import Config
-from scheduler.jobs import JobRunner
+from bot.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from db.models import OutboxMessage, PlanRun, Visit
 from db.services import planning
 from db.services.visit_status import change_status
 from db.types import utcnow
-from scheduler.jobs import PlanningJobs
+from bot.jobs import PlanningJobs
 from scheduler.visits import Actor, VisitStatus
 from tests.nurse.helpers import (
     MONDAY,
