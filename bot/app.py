@@ -18,13 +18,13 @@ from bot.guard import FloodControl
 from bot.handlers import register_handlers
 from bot.i18n import LANGUAGES
 from bot.intake import Intake
+from bot.jobs import JobRunner
 from bot.menus import commands_payload
 from bot.turn import HomecareContext, Turn
 from db.services import outbox
 from db.services.accounts import ensure_clinic
 from db.session import Database
 from homecare.config import Config
-from scheduler.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from homecare.config import Config, default_config_path, load_config
+from homecare import cli_staff  # invite, export, audit; imports nothing from here
+from homecare.config import Config
 from homecare.errors import ConfigError
 from homecare.logs import setup_logging
 
@@ -20,8 +20,7 @@ EXIT_CONFIG = 2
 
 
 def _load(args: argparse.Namespace) -> Config:
-    path = Path(args.config) if args.config else default_config_path()
-    return load_config(path)
+    return cli_staff._load(args)
 
 
 # --- run -----------------------------------------------------------------------------------
@@ -162,8 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Feature modules add their subcommands here: each takes the subparsers object.
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
-
-from homecare import cli_staff  # noqa: E402  (invite, export, audit)
 
 EXTRA_COMMANDS.append(cli_staff.add_commands)
 

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from homecare.config import Config
+from homecare.config import Config, default_config_path, load_config
 
 if TYPE_CHECKING:
     from db.services.exports import ExportFile
@@ -28,9 +28,8 @@ EXIT_OK, EXIT_BROKEN, EXIT_USAGE = 0, 1, 2
 
 
 def _load(args: argparse.Namespace) -> Config:
-    from homecare.cli import _load as load_config
-
-    return load_config(args)
+    path = Path(args.config) if args.config else default_config_path()
+    return load_config(path)
 
 
 # --- the bot's username --------------------------------------------------------------------------

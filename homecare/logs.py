@@ -45,4 +45,6 @@ def setup_logging(level: str = "INFO", secrets: Iterable[str] = (), stream: obje
     # Request URLs contain the token; these libraries log them at INFO/DEBUG.
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(max(logging.INFO, root.level))
+    # APScheduler logs every "Added job"/"Running job" at INFO; our own jobs log what matters.
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    logging.getLogger("apscheduler").setLevel(quiet)

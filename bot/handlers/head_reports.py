@@ -1,6 +1,6 @@
 """Reports (/laporan minggu|bulan, with a chart) and exports (/ekspor: CSV, XLSX, FHIR) for heads,
 and the weekly report pushed to every head on Monday morning (`send_weekly_reports`, run by
-scheduler.jobs)."""
+bot.jobs)."""
 
 from __future__ import annotations
 

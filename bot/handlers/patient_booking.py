@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot.handlers import patient_register
 from bot.handlers.patient_fields import NeedText
-from bot.handlers.patient_flow import Ctx, Incoming, day_arg, int_arg
+from bot.handlers.patient_flow import CONTINUATIONS, Ctx, Incoming, day_arg, int_arg
 from bot.messages import Reply
 from bot.render import patient as render
 from bot.turn import Turn
@@ -36,8 +37,6 @@ def who_of(c: Ctx, mine: MyPatient) -> str:
 
 async def begin(turn: Turn, now: datetime, patient_id: int | None = None) -> None:
     """/minta_kunjungan (or "book now"): consent and registration first when missing."""
-    from bot.handlers import patient_register
-
     account = turn.require_account()
     version = turn.config.privacy.consent_version
     if not await consent_service.has_account_consent(turn.session, account.id, version):
@@ -337,3 +336,6 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
         await c.say(render.no_days(c.tr, c.config))
         return
     await goto(c, "day", complaint=complaint)
+
+
+CONTINUATIONS["book"] = begin

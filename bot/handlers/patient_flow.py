@@ -13,6 +13,7 @@ is answered "stale" and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,6 +31,11 @@ from db.services.patients import Notes
 
 if TYPE_CHECKING:
     from homecare.config import Config
+
+# Where a finished registration goes next, by the `then` it was begun with: (turn, now,
+# patient_id). Booking registers "book" here; it begins registration, so registration cannot
+# import it back.
+CONTINUATIONS: dict[str, Callable[[Turn, datetime, int | None], Awaitable[None]]] = {}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from bot.handlers.patient_fields import (
     read_location,
     read_text_field,
 )
-from bot.handlers.patient_flow import Ctx, Incoming
+from bot.handlers.patient_flow import CONTINUATIONS, Ctx, Incoming
 from bot.i18n import LANGUAGES, t
 from bot.messages import Reply
 from bot.render import patient as render
@@ -233,9 +233,7 @@ async def _account_consent(c: Ctx, agreed: bool) -> None:
         now=c.now,
     )
     if c.data.get("then") == "book" and await my_patients(c.session, c.account.id, c.clinic_id):
-        from bot.handlers import patient_booking
-
-        await patient_booking.begin(c.turn, c.now)
+        await CONTINUATIONS["book"](c.turn, c.now, None)
         return
     if await _has_self(c):
         await _go_label(c)
@@ -293,9 +291,7 @@ async def _save(c: Ctx) -> None:
     await c.end()
     await c.say(render.registered(c.tr, who, patient.id, then_booking))
     if then_booking:
-        from bot.handlers import patient_booking
-
-        await patient_booking.begin(c.turn, c.now, patient_id=patient.id)
+        await CONTINUATIONS["book"](c.turn, c.now, patient.id)
 
 
 # --- typed input -----------------------------------------------------------------------------

@@ -20,9 +20,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
-from bot.messages import to_payload
-from bot.render.patient import head_emergency_alert
 from db.models import (
     Account,
     ClinicClosure,
@@ -34,7 +31,7 @@ from db.models import (
     StaffTask,
     Visit,
 )
-from db.services.patients import Notes, head_accounts, queue_note
+from db.services.patients import Notes, head_accounts, patient_params, tell_note
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import record_created
 from homecare.config import Config, ServiceType
@@ -461,15 +458,19 @@ async def record_emergency(
         )
     )
     await session.flush()
+    params = {
+        "patient": patient_params(patient),
+        "signs": list(signs),
+        "service_code": service_code,
+        "now": now,
+    }
     for head in await head_accounts(session, clinic_id):
-        reply = head_emergency_alert(
-            Translator(head.language), config, patient, signs, service_code, now
-        )
-        await queue_note(
+        await tell_note(
             session,
             notes,
             chat_id=head.chat_id,
-            payload=to_payload(head.chat_id, reply),
+            template="head.emergency_alert",
+            params=params,
             kind="emergency_alert",
             clinic_id=clinic_id,
             account_id=head.id,

@@ -11,15 +11,14 @@ rows itself; any kind is accepted (an unknown kind is shown with its `detail`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
-from bot.messages import Reply, to_payload
 from db.models import Account, Patient, PatientLink, StaffTask, Visit
 from db.services import outbox
 from db.services.patients import head_accounts
@@ -150,6 +149,19 @@ class Digest:
     total: int  # open, untold tasks (items may be fewer)
 
 
+def digest_params(digest: Digest) -> dict[str, Any]:
+    """The digest as plain intent parameters (`digest_from_params` reads them back)."""
+    return asdict(digest)
+
+
+def digest_from_params(p: Mapping[str, Any]) -> Digest:
+    items = tuple(
+        DigestItem(**{**i, "window": tuple(i["window"]) if i["window"] else None})
+        for i in p["items"]
+    )
+    return Digest(items, int(p["total"]))
+
+
 async def collect_digest(
     session: AsyncSession, clinic_id: int, limit: int = DIGEST_MAX_ITEMS
 ) -> tuple[Digest, list[int]]:
@@ -209,7 +221,6 @@ async def open_task_count(session: AsyncSession, clinic_id: int) -> int:
 async def queue_digest(
     session: AsyncSession,
     clinic_id: int,
-    render: Callable[[Translator, Digest], Reply],
     now: datetime,
 ) -> list[int]:
     """Queue one digest per head of the clinic and mark its tasks told; returns outbox ids.
@@ -223,13 +234,13 @@ async def queue_digest(
     if not heads:
         return []
     queued: list[int] = []
+    params = digest_params(digest)
     for head in heads:
-        reply = render(Translator(head.language), digest)
-        row = await outbox.queue(
+        row = await outbox.tell(
             session,
             chat_id=head.chat_id,
-            method="sendMessage",
-            payload=to_payload(head.chat_id, reply),
+            template="head.digest",
+            params=params,
             kind="digest",
             clinic_id=clinic_id,
             account_id=head.id,

@@ -15,9 +15,6 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
-from bot.messages import to_payload
-from bot.render.patient import staff_visit_changed
 from db.models import Account, Patient, Visit
 from db.services import planning
 from db.services.booking import (
@@ -33,7 +30,8 @@ from db.services.patients import (
     head_accounts,
     my_patients,
     nurse_account,
-    queue_note,
+    patient_params,
+    tell_note,
 )
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import change_status, release_capacity
@@ -162,22 +160,28 @@ async def tell_staff(
     if nurse is not None and all(nurse.id != a.id for a in recipients):
         recipients.append(nurse)
     stamp = int(now.timestamp())
+    params = {
+        "what": what,
+        "visit": {
+            "id": visit.id,
+            "code": visit.code,
+            "day": visit.day,
+            "window_start": visit.window_start,
+            "window_end": visit.window_end,
+            "service_type": visit.service_type,
+        },
+        "patient": patient_params(patient) if patient is not None else None,
+        "old_day": old_day,
+        "old_window": [old_window.start, old_window.end] if old_window is not None else None,
+        "reason": reason,
+    }
     for account in recipients:
-        reply = staff_visit_changed(
-            Translator(account.language),
-            config,
-            what,
-            visit,
-            patient,
-            old_day=old_day,
-            old_window=old_window,
-            reason=reason,
-        )
-        await queue_note(
+        await tell_note(
             session,
             notes,
             chat_id=account.chat_id,
-            payload=to_payload(account.chat_id, reply),
+            template="staff.visit_changed",
+            params=params,
             kind=f"visit_{what}",
             clinic_id=visit.clinic_id,
             account_id=account.id,

@@ -45,6 +45,33 @@ async def queue_note(
         notes.ids.append(row.id)
 
 
+def patient_params(patient: Patient) -> dict[str, Any]:
+    """What a message template needs of a patient, as plain intent parameters."""
+    return {
+        "full_name": patient.full_name,
+        "phone": patient.phone,
+        "address": patient.address,
+        "kelurahan": patient.kelurahan,
+        "rt_rw": patient.rt_rw,
+        "landmark": patient.landmark,
+    }
+
+
+async def tell_note(
+    session: AsyncSession, notes: Notes | None, *, chat_id: int, template: str, **kw: Any
+) -> None:
+    """`outbox.tell`, remembering the row in `notes` (the handler's update) like queue_note."""
+    row = await outbox.tell(
+        session,
+        chat_id=chat_id,
+        template=template,
+        source_update_id=notes.update_id if notes else None,
+        **kw,
+    )
+    if row is not None and notes is not None:
+        notes.ids.append(row.id)
+
+
 # Profile fields a person may correct, in the order they are offered.
 CORRECTABLE = ("name", "phone", "birth", "nik", "address", "kel", "rtrw", "landmark", "loc")
 

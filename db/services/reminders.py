@@ -20,14 +20,12 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bot.i18n import Translator
-from bot.messages import Reply, to_payload
-from bot.render import delivery as render
 from db.models import Account, Nurse, OutboxMessage, Patient, Reminder, Visit
 from db.services import outbox
 from db.services.escalations import KIND_UNCONFIRMED, add_task, resolve_tasks
@@ -321,11 +319,6 @@ def patient_name(patient: Patient) -> str:
     return patient.full_name or "-"
 
 
-def _service(ctx: _Context, visit: Visit, language: str) -> str:
-    service = ctx.config.service(visit.service_type)
-    return service.name(language) if service else visit.service_type
-
-
 def _address(patient: Patient) -> str:
     parts = [patient.address, patient.rt_rw, patient.kelurahan]
     text = ", ".join(p for p in parts if p)
@@ -343,7 +336,8 @@ def _queue(
     ctx: _Context,
     row: Reminder,
     account: Account,
-    reply: Reply,
+    template: str,
+    params: dict[str, Any],
     kind: str,
     visit: Visit,
     expires_at: datetime,
@@ -356,10 +350,10 @@ def _queue(
     if key in ctx.queued:  # already in the outbox (a run whose reminder update was lost)
         row.outbox_id = ctx.queued[key]
         return
-    message = OutboxMessage(
+    message = outbox.intent_row(
         chat_id=account.chat_id,
-        method="sendMessage",
-        payload=to_payload(account.chat_id, reply),
+        template=template,
+        params=params,
         kind=kind,
         clinic_id=visit.clinic_id,
         account_id=account.id,
@@ -378,48 +372,44 @@ async def _send(
     nurse: Nurse | None,
     account: Account,
 ) -> None:
-    tr = Translator(account.language)
-    tz = ctx.config.clinic.tz
     start = window_start(visit, ctx.config)
     anchor = visit.planned_arrival or start
-    window = (visit.window_start, visit.window_end)
-    service = _service(ctx, visit, tr.language)
+    window = [visit.window_start, visit.window_end]
+    service = visit.service_type  # named in the recipient's language at send time
     kind = ReminderKind(row.kind)
     if kind is ReminderKind.EVENING_BEFORE_CONFIRM:
         if _answered(visit):
             _skip(ctx, row, SKIP_ANSWERED)
             return
-        reply = render.evening_question(
-            tr,
-            visit_id=visit.id,
-            patient=patient_name(patient),
-            service=service,
-            day=visit.day,
-            window=window,
-        )
+        template = "reminders.evening_question"
+        params: dict[str, Any] = {
+            "visit_id": visit.id,
+            "patient": patient_name(patient),
+            "service": service,
+            "day": visit.day,
+            "window": window,
+        }
         expires = min(ctx.rules.deadline_for(visit.day), start)
     elif kind is ReminderKind.BEFORE_ARRIVAL:
-        reply = render.before_arrival(
-            tr,
-            patient=patient_name(patient),
-            service=service,
-            nurse=nurse.name.split()[0] if nurse and nurse.name else None,
-            arrival=visit.planned_arrival,
-            window=window,
-            tz=tz,
-        )
+        template = "reminders.before_arrival"
+        params = {
+            "patient": patient_name(patient),
+            "service": service,
+            "nurse": nurse.name.split()[0] if nurse and nurse.name else None,
+            "arrival": visit.planned_arrival,
+            "window": window,
+        }
         expires = anchor
     else:  # NURSE_BEFORE_VISIT
-        reply = render.nurse_before_visit(
-            tr,
-            patient=patient_name(patient),
-            service=service,
-            arrival=anchor,
-            address=_address(patient),
-            tz=tz,
-        )
+        template = "reminders.nurse_before_visit"
+        params = {
+            "patient": patient_name(patient),
+            "service": service,
+            "arrival": anchor,
+            "address": _address(patient),
+        }
         expires = anchor
-    _queue(ctx, row, account, reply, f"reminder_{kind.value}", visit, expires)
+    _queue(ctx, row, account, template, params, f"reminder_{kind.value}", visit, expires)
 
 
 async def _deadline(
@@ -446,20 +436,17 @@ async def _deadline(
     account = await nurse_account(ctx.session, nurse.id) if nurse is not None else None
     if account is None:
         return
-    tr = Translator(account.language)
-    reply = render.nurse_unconfirmed(
-        tr,
-        patient=patient_name(patient),
-        service=_service(ctx, visit, tr.language),
-        day=visit.day,
-        window=(visit.window_start, visit.window_end),
-        phone=patient.phone,
-    )
-    queued = await outbox.queue(
+    queued = await outbox.tell(
         ctx.session,
         chat_id=account.chat_id,
-        method="sendMessage",
-        payload=to_payload(account.chat_id, reply),
+        template="reminders.nurse_unconfirmed",
+        params={
+            "patient": patient_name(patient),
+            "service": visit.service_type,
+            "day": visit.day,
+            "window": [visit.window_start, visit.window_end],
+            "phone": patient.phone,
+        },
         kind="nurse_unconfirmed",
         clinic_id=visit.clinic_id,
         account_id=account.id,
@@ -508,17 +495,15 @@ async def confirm_visit(
     patient = await session.get(Patient, visit.patient_id)
     if nurse is None or patient is None:
         return
-    reply = render.nurse_confirmed_late(
-        Translator(nurse.language),
-        patient=patient_name(patient),
-        day=visit.day,
-        window=(visit.window_start, visit.window_end),
-    )
-    await outbox.queue(
+    await outbox.tell(
         session,
         chat_id=nurse.chat_id,
-        method="sendMessage",
-        payload=to_payload(nurse.chat_id, reply),
+        template="reminders.nurse_confirmed_late",
+        params={
+            "patient": patient_name(patient),
+            "day": visit.day,
+            "window": [visit.window_start, visit.window_end],
+        },
         kind="nurse_confirmed",
         clinic_id=visit.clinic_id,
         account_id=nurse.id,

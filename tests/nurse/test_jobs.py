@@ -12,11 +12,11 @@ import time_machine
 from sqlalchemy import select
 
 from bot.app import HomecareApp
+from bot.jobs import PlanningJobs
 from db.models import OutboxMessage, PlanRun, Visit
 from db.services import planning
 from db.services.visit_status import change_status
 from db.types import utcnow
-from scheduler.jobs import PlanningJobs
 from scheduler.visits import Actor, VisitStatus
 from tests.nurse.helpers import (
     MONDAY,

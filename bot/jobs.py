@@ -19,7 +19,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.render import delivery as delivery_render
 from db.services import escalations, planning
 from db.services import reminders as reminder_service
 from db.services.planning import PlanningWorker, PlanOutcome
@@ -253,9 +252,7 @@ class DigestJobs:
         """Queue the digest now (if any task is open); returns how many messages."""
         now = now or utcnow()
         async with self.hc.db.transaction() as session:
-            ids = await escalations.queue_digest(
-                session, self.hc.clinic_id, delivery_render.digest, now
-            )
+            ids = await escalations.queue_digest(session, self.hc.clinic_id, now)
         if ids:
             self.hc.relay.wake(ids)
             log.info("digest of open tasks queued for %d head(s)", len(ids))

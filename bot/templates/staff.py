@@ -1,0 +1,28 @@
+"""Templates for notes the services queue to staff (heads and nurses) about visits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+from bot.messages import Reply
+from bot.render.patient import staff_visit_changed
+from bot.templates.registry import RenderContext, template
+from scheduler.booking import TimeWindow
+
+
+@template("staff.visit_changed")
+def _visit_changed(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
+    patient = SimpleNamespace(**p["patient"]) if p["patient"] is not None else None
+    old_window = TimeWindow(*p["old_window"]) if p["old_window"] is not None else None
+    return staff_visit_changed(
+        ctx.tr,
+        ctx.config,
+        p["what"],
+        SimpleNamespace(**p["visit"]),
+        patient,
+        old_day=p["old_day"],
+        old_window=old_window,
+        reason=p["reason"],
+    )
