@@ -508,7 +508,7 @@ async def invite_name_reply(update: Update, context: HomecareContext) -> None:
 
 
 async def accept_invite(update: Update, context: HomecareContext, payload: str) -> None:
-    """/start inv_<code>: grant the invite's role (called from common.start)."""
+    """/start inv_<code>: grant the invite's role (called from bot.handlers.start)."""
     turn = context.turn
     account = turn.require_account()
     code = invites.code_from_payload(payload) or ""

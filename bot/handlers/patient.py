@@ -1,6 +1,6 @@
 """The patient and caregiver journey: commands, buttons and typed answers of the family side.
 
-Entry points: /start for a newcomer (via `begin_onboarding`, called by common.start),
+Entry points: /start for a newcomer (via `begin_onboarding`, called by bot.handlers.start),
 /minta_kunjungan, /kunjungan_saya, /pasien, /data_saya, /batal; inline buttons ``pc:`` (a step
 of a conversation), ``pf:`` (a rating after a visit), ``pn:`` (book now for a patient).
 
@@ -41,6 +41,7 @@ FLOWS: dict[str, Flow] = {
     m.FLOW: m  # type: ignore[misc]
     for m in (patient_register, patient_booking, patient_visits, patient_feedback, patient_data)
 }
+patient_register.book_next = patient_booking.begin
 # Quitting these steps says something more specific than "cancelled".
 QUIT_KEYS = {("p.visits", "reason"): "patient.visits.kept"}
 

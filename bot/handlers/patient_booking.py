@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot.handlers import patient_register
 from bot.handlers.patient_fields import NeedText
 from bot.handlers.patient_flow import Ctx, Incoming, day_arg, int_arg
 from bot.messages import Reply
@@ -36,8 +37,6 @@ def who_of(c: Ctx, mine: MyPatient) -> str:
 
 async def begin(turn: Turn, now: datetime, patient_id: int | None = None) -> None:
     """/minta_kunjungan (or "book now"): consent and registration first when missing."""
-    from bot.handlers import patient_register
-
     account = turn.require_account()
     version = turn.config.privacy.consent_version
     if not await consent_service.has_account_consent(turn.session, account.id, version):
@@ -160,8 +159,6 @@ async def on_button(c: Ctx, action: str, args: list[str]) -> None:
     if step == "patient" and action == "p":
         await _patient(c, int_arg(args))
     elif step == "patient" and action == "add":
-        from bot.handlers import patient_register
-
         await c.accepted_press()
         await patient_register.begin(c.turn, c.now, then="book", add=True)
     elif step == "service" and action == "s":

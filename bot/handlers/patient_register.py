@@ -9,6 +9,7 @@ flow with where to go instead, and stores nothing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -31,6 +32,10 @@ from db.services import consent as consent_service
 from db.services import conversation
 from db.services.patients import my_patients
 from db.services.registration import PatientDraft, draft_complete, register_patient
+
+# Booking starts registration, and a finished registration goes on to booking:
+# bot.handlers.patient sets patient_booking.begin here (the flows must not import each other).
+book_next: Callable[[Turn, datetime, int | None], Awaitable[None]] | None = None
 
 FLOW = "p.reg"
 
@@ -233,9 +238,7 @@ async def _account_consent(c: Ctx, agreed: bool) -> None:
         now=c.now,
     )
     if c.data.get("then") == "book" and await my_patients(c.session, c.account.id, c.clinic_id):
-        from bot.handlers import patient_booking
-
-        await patient_booking.begin(c.turn, c.now)
+        await _book(c.turn, c.now, None)
         return
     if await _has_self(c):
         await _go_label(c)
@@ -293,9 +296,7 @@ async def _save(c: Ctx) -> None:
     await c.end()
     await c.say(render.registered(c.tr, who, patient.id, then_booking))
     if then_booking:
-        from bot.handlers import patient_booking
-
-        await patient_booking.begin(c.turn, c.now, patient_id=patient.id)
+        await _book(c.turn, c.now, patient.id)
 
 
 # --- typed input -----------------------------------------------------------------------------
@@ -346,3 +347,8 @@ async def _location(c: Ctx, msg: Incoming) -> None:
         c.advance("confirm", **changes)
         await c.say(render.keyboard_gone(c.tr, "patient.reg.location_saved"))
     await c.say(await prompt(c))
+
+
+async def _book(turn: Turn, now: datetime, patient_id: int | None) -> None:
+    assert book_next is not None, "bot.handlers.patient wires registration on to booking"
+    await book_next(turn, now, patient_id)
