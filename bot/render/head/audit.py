@@ -11,8 +11,6 @@ from bot.i18n import Translator
 from bot.messages import Reply
 from bot.render.head.common import actor_word, fit_lines, word
 
-# --- invites and audit -----------------------------------------------------------------------
-
 
 def invite_created(tr: Translator, name: str, role: str, link: str, expires: datetime) -> Reply:
     return Reply(

@@ -11,8 +11,6 @@ from bot.render.head.common import STATUS_ICON, day_label, fit_lines, hm, servic
 from db.services.board import Board, BoardVisit
 from homecare.config import Config
 
-# --- board ---------------------------------------------------------------------------------------
-
 
 def _board_line(tr: Translator, config: Config, v: BoardVisit, with_day: bool = False) -> str:
     when = f"{v.day:%d/%m} " if with_day else ""

@@ -14,8 +14,6 @@ from bot.render.head.common import fit_lines, service_name
 from db.services.reports import Period, Report
 from homecare.config import Config
 
-# --- reports -------------------------------------------------------------------------------------
-
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "—"

@@ -12,8 +12,6 @@ from bot.messages import Button, Reply
 from bot.render.head.common import day_label, skill_word
 from db.services.staff import LeaveLine, NurseSummary
 
-# --- staff ---------------------------------------------------------------------------------------
-
 
 def staff_list(tr: Translator, nurses: Sequence[NurseSummary]) -> Reply:
     lines = [tr("head.staff_title", count=sum(1 for n in nurses if n.active))]

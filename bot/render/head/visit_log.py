@@ -27,8 +27,6 @@ from bot.render.head.common import (
 from db.services.visit_log import LogFilter, LogPage, VisitDetail
 from homecare.config import Config
 
-# --- visit log: filter state in callback data ---------------------------------------------------
-
 
 @dataclass(frozen=True)
 class LogState:

@@ -22,8 +22,6 @@ from bot.render.patient.registration import text_prompt
 from homecare.config import Config, DangerSign, ServiceType
 from scheduler.booking import TimeWindow
 
-# --- booking ---------------------------------------------------------------------------------
-
 
 def choose_patient(
     tr: Translator, nonce: str, patients: Sequence[tuple[int, str]], can_add: bool = True

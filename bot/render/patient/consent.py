@@ -9,8 +9,6 @@ from bot.messages import Button, Reply
 from bot.render.patient.common import cb
 from homecare.config import Config
 
-# --- consent ---------------------------------------------------------------------------------
-
 
 def consent_text(tr: Translator, config: Config) -> str:
     """The exact consent text (its hash is stored with the consent)."""

@@ -14,8 +14,6 @@ from bot.render.patient.registration import profile_lines
 from homecare.config import Config
 from scheduler.visits import status_key
 
-# --- data rights -----------------------------------------------------------------------------
-
 
 def data_menu(tr: Translator, nonce: str, can_fix: bool, can_delete: bool) -> Reply:
     rows: list[tuple[Button, ...]] = [

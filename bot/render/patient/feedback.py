@@ -14,8 +14,6 @@ from bot.render.patient.common import (
     day_long,
 )
 
-# --- feedback --------------------------------------------------------------------------------
-
 
 def feedback_request(tr: Translator, visit: VisitLike) -> Reply:
     return Reply(

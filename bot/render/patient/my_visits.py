@@ -25,8 +25,6 @@ from homecare.config import Config
 from scheduler.booking import TimeWindow
 from scheduler.visits import status_key
 
-# --- my visits -------------------------------------------------------------------------------
-
 
 def visit_line(
     tr: Translator, visit: VisitLike, who: str, config: Config, nurse: str | None = None

@@ -13,8 +13,6 @@ from bot.messages import Button, KeyButton, Reply
 from bot.render.patient.common import START_BOOKING_PREFIX, cb, day_long, quit_row, who_html
 from homecare.config import Config
 
-# --- registration ----------------------------------------------------------------------------
-
 
 def who_prompt(tr: Translator, nonce: str, has_self: bool) -> Reply:
     rows: list[tuple[Button, ...]] = []

@@ -19,8 +19,6 @@ from bot.render.patient.common import (
 from homecare.config import Config
 from scheduler.booking import TimeWindow
 
-# --- notes to heads and nurses ---------------------------------------------------------------
-
 
 def head_emergency_alert(
     tr: Translator,
