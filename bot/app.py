@@ -16,6 +16,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.delivery import Relay
 from bot.guard import FloodControl
 from bot.handlers import register_handlers
+from bot.handlers.common import apologise
 from bot.i18n import LANGUAGES
 from bot.intake import Intake
 from bot.jobs import JobRunner
@@ -50,7 +51,7 @@ class HomecareApp:
         self.db = db
         self.application = application
         self.clinic_id = 0
-        self.intake = Intake(self, on_committed=self._after_commit)
+        self.intake = Intake(self, on_committed=self._after_commit, apologise=apologise)
         self.relay = Relay(self)
         self.jobs = JobRunner(self)
         self.flood = FloodControl()

@@ -71,7 +71,7 @@ from db.services.delivery import Claimed, Due
 from db.types import utcnow
 
 if TYPE_CHECKING:
-    from bot.app import HomecareApp
+    from bot.ports import Homecare
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ _DONE = _Outcome(done=True)
 class Relay:
     """Owns the relay tasks; `wake(ids)` after a commit that queued rows sends them at once."""
 
-    def __init__(self, hc: HomecareApp) -> None:
+    def __init__(self, hc: Homecare) -> None:
         self.hc = hc
         cfg = hc.config.delivery
         self.concurrency = cfg.concurrency

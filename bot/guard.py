@@ -28,7 +28,7 @@ HEAD = frozenset({"head", "admin"})
 STAFF = NURSE | HEAD
 
 GUARD: dict[str, frozenset[str]] = {
-    "bot.handlers.common.start": EVERYONE,
+    "bot.handlers.start.start": EVERYONE,
     "bot.handlers.common.help_command": EVERYONE,
     "bot.handlers.common.language_command": EVERYONE,
     "bot.handlers.common.language_chosen": EVERYONE,
@@ -50,7 +50,7 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.patient.on_other_day_button": FAMILY,
     "bot.handlers.patient.on_message": EVERYONE,
     # Clinic head (bot/handlers/head.py, head_reports.py, staff.py); records are confined to the
-    # head's own clinic by db.services.access. Invites are used through common.start.
+    # head's own clinic by db.services.access. Invites are used through bot.handlers.start.
     "bot.handlers.head.board_command": HEAD,
     "bot.handlers.head.board_refresh": HEAD,
     "bot.handlers.head.log_command": HEAD,
@@ -143,7 +143,7 @@ def guarded(callback: Callback) -> Callback:
     async def wrapper(update: Update, context: HomecareContext) -> Any:
         turn = context.turn
         deleted = turn.account is not None and turn.account.deleted_at is not None
-        if deleted and key != "bot.handlers.common.start":
+        if deleted and key != "bot.handlers.start.start":
             # After a deletion request nothing is processed except /start (register anew).
             return None
         if turn.account is not None:

@@ -28,7 +28,7 @@ from db.services.accounts import TelegramIdentity, touch_account
 from db.types import utcnow
 
 if TYPE_CHECKING:
-    from bot.app import HomecareApp
+    from bot.ports import Homecare
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,15 @@ class HandlerFailed(Exception):
 
 
 class Intake:
-    def __init__(self, hc: HomecareApp, on_committed: Callable[[Turn], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        hc: Homecare,
+        on_committed: Callable[[Turn], Awaitable[None]],
+        apologise: Callable[[Turn], Awaitable[None]],
+    ) -> None:
         self.hc = hc
         self.on_committed = on_committed
+        self.apologise = apologise  # the handlers' polite reply after a failure, given by bot.app
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.offset: int | None = None
@@ -206,8 +212,6 @@ class Intake:
         self, update_id: int, failed: Turn | None, exc: BaseException
     ) -> None:
         """Mark the update failed (not retried: a bug would repeat) and apologise in a new turn."""
-        from bot.handlers.common import apologise  # the apology is a handler's reply like any other
-
         hc = self.hc
         async with hc.db.transaction() as session:
             await session.execute(
@@ -223,7 +227,7 @@ class Intake:
             row = await session.get(InboxUpdate, update_id)
             assert row is not None
             turn = await self._open_turn(session, Update.de_json(row.payload, hc.application.bot))
-            await apologise(turn)
+            await self.apologise(turn)
         await self.on_committed(turn)
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from db.services.planning import PlanningWorker, PlanOutcome
 from db.types import utcnow
 
 if TYPE_CHECKING:
-    from bot.app import HomecareApp
+    from bot.ports import Homecare
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class JobRunner:
     """The scheduler and its jobs, one small class per concern (each with `register`)."""
 
-    def __init__(self, hc: HomecareApp) -> None:
+    def __init__(self, hc: Homecare) -> None:
         self.hc = hc
         self.scheduler = AsyncIOScheduler(
             timezone=hc.config.clinic.timezone,

@@ -22,7 +22,7 @@ from db.services import outbox
 from db.services.accounts import roles_of
 
 if TYPE_CHECKING:
-    from bot.app import HomecareApp
+    from bot.ports import Homecare
     from homecare.config import Config
 
 CURRENT_TURN: ContextVar[Turn | None] = ContextVar("current_turn", default=None)
@@ -141,6 +141,6 @@ class HomecareContext(
         return turn
 
     @property
-    def hc(self) -> HomecareApp:
-        hc: HomecareApp = self.application.bot_data["homecare"]
+    def hc(self) -> Homecare:
+        hc: Homecare = self.application.bot_data["homecare"]
         return hc

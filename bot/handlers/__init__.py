@@ -7,13 +7,22 @@ from typing import Any
 from telegram.ext import Application, BaseHandler
 
 from bot.guard import guarded
-from bot.handlers import common, confirm, head, head_reports, nurse, patient, staff
+from bot.handlers import common, confirm, head, head_reports, nurse, patient, staff, start
 
 # Feature modules export HANDLERS (group 0). Order matters only within a group.
 # The head's modules come before the family's: the family's typed-answer handler takes any text.
 # The nurse's note handler reads only a nurse's text in her "Selesai" step; any other text falls
 # through to the family's handler after it.
-FEATURE_MODULES: tuple[Any, ...] = (common, confirm, head, head_reports, staff, nurse, patient)
+FEATURE_MODULES: tuple[Any, ...] = (
+    start,
+    common,
+    confirm,
+    head,
+    head_reports,
+    staff,
+    nurse,
+    patient,
+)
 
 
 def _guard_all(handlers: list[BaseHandler[Any, Any, Any]]) -> list[BaseHandler[Any, Any, Any]]:

@@ -1,4 +1,4 @@
-"""Handlers everyone can use: /start, /help, /bahasa, and the fallbacks."""
+"""Handlers everyone can use: /help, /bahasa, and the fallbacks (/start: bot.handlers.start)."""
 
 from __future__ import annotations
 
@@ -17,24 +17,6 @@ from bot.turn import CURRENT_TURN, HomecareContext, Turn
 from db.services.accounts import set_language
 
 log = logging.getLogger(__name__)
-
-
-async def start(update: Update, context: HomecareContext) -> None:
-    turn = context.turn
-    account = turn.require_account()
-    if context.args and context.args[0].startswith("inv_"):
-        from bot.handlers.head import accept_invite  # staff invite deep link: /start inv_<code>
-
-        await accept_invite(update, context, context.args[0])
-        return
-    welcome = render.welcome(turn.tr, turn.config.clinic, account.first_name, turn.roles)
-    if not turn.roles:
-        from bot.handlers.patient import begin_onboarding  # the family journey owns consent
-
-        await begin_onboarding(turn, welcome)  # one message: welcome + where to go on
-    else:
-        await turn.reply(welcome)
-    await queue_chat_menu(turn)
 
 
 async def help_command(update: Update, context: HomecareContext) -> None:
@@ -99,7 +81,6 @@ async def apologise(turn: Turn) -> None:
 
 # The fallbacks are registered after every feature module's handlers, so any feature wins.
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [
-    CommandHandler("start", start),
     CommandHandler("help", help_command),
     CommandHandler(["bahasa", "language"], language_command),
     CallbackQueryHandler(language_chosen, pattern=r"^lang:"),

@@ -18,6 +18,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import BadCallback, decode, decode_int
+from bot.handlers.buttons import head_visit, one_of, press, record_press
 from bot.i18n import LANGUAGES, Translator
 from bot.menus import commands_payload, queue_chat_menu
 from bot.messages import Reply
@@ -113,16 +114,11 @@ async def board_command(update: Update, context: HomecareContext) -> None:
 
 async def board_refresh(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        (what,) = decode(query.data, "hb", 1)
-        if what != "r":
-            raise BadCallback(query.data)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(turn, update, "hb", 1, lambda a: one_of(a[0], ("r",)))
+    if pressed is None:
         return
-    await edit(turn, query, await _board_reply(turn))
-    turn.answer(query.id, turn.tr("head.refreshed"))
+    await edit(turn, pressed.query, await _board_reply(turn))
+    turn.answer(pressed.query.id, turn.tr("head.refreshed"))
 
 
 # --- visit log ---------------------------------------------------------------------------------
@@ -192,31 +188,37 @@ def _state(turn: Turn, text: str) -> render.LogState:
     return state
 
 
+def _packed(turn: Turn, text: str) -> str:
+    """A packed log state, checked, kept packed for the back button."""
+    _state(turn, text)
+    return text
+
+
+MISSING = "head.visit_not_found"
+
+
 async def log_page(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        packed, page = decode(query.data, "hl", 2)
-        state = _state(turn, packed)
-        number = decode_int(page)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(turn, update, "hl", 2, lambda a: (_state(turn, a[0]), decode_int(a[1])))
+    if pressed is None:
         return
+    query, (state, number) = pressed.query, pressed.args
     await edit(turn, query, await _log_reply(turn, state, number))
     turn.answer(query.id)
 
 
 async def log_filter_menu(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        dim, packed = decode(query.data, "hf", 2)
-        state = _state(turn, packed)
-        if dim not in ("d", "n", "s", "k", "v"):
-            raise BadCallback(query.data)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(
+        turn,
+        update,
+        "hf",
+        2,
+        lambda a: (one_of(a[0], ("d", "n", "s", "k", "v")), _state(turn, a[1])),
+    )
+    if pressed is None:
         return
+    query, (dim, state) = pressed.query, pressed.args
     names = sorted((await nurse_names(turn)).items(), key=lambda kv: kv[1])
     await edit(turn, query, render.filter_menu(turn.tr, turn.config, dim, state, names))
     turn.answer(query.id)
@@ -296,14 +298,12 @@ async def _detail_reply(turn: Turn, visit_id: int, back: tuple[str, int]) -> Rep
 
 async def log_detail(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        vid, packed, page = decode(query.data, "hd", 3)
-        visit_id, number = decode_int(vid), decode_int(page)
-        _state(turn, packed)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(
+        turn, update, "hd", 3, lambda a: (decode_int(a[0]), _packed(turn, a[1]), decode_int(a[2]))
+    )
+    if pressed is None:
         return
+    query, (visit_id, packed, number) = pressed.query, pressed.args
     reply = await _detail_reply(turn, visit_id, (packed, number))
     if reply is None:
         turn.answer(query.id, turn.tr("head.visit_not_found"), alert=True)
@@ -319,18 +319,18 @@ def _needed_skills(turn: Turn, service_type: str) -> tuple[str, ...]:
 
 async def reassign_menu(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        vid, packed = decode(query.data, "hr", 2)
-        visit_id = decode_int(vid)
-        _state(turn, packed)
-    except BadCallback:
-        stale(turn, query)
+    pressed = await record_press(
+        turn,
+        update,
+        "hr",
+        2,
+        lambda a: (decode_int(a[0]), _packed(turn, a[1])),
+        head_visit,
+        MISSING,
+    )
+    if pressed is None:
         return
-    visit = await access.head_visit(turn.session, turn.clinic_id, visit_id)
-    if visit is None:
-        turn.answer(query.id, turn.tr("head.visit_not_found"), alert=True)
-        return
+    query, visit, packed = pressed.query, pressed.record, pressed.args
     if visit.status not in staff.REASSIGNABLE or visit.day < today(turn):
         turn.answer(query.id, turn.tr("head.staff_error.not_reassignable"), alert=True)
         return
@@ -353,18 +353,19 @@ def _fmt_window(visit: Any) -> str:
 
 async def reassign_do(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        vid, nid, packed = decode(query.data, "hR", 3)
-        visit_id, nurse_id = decode_int(vid), decode_int(nid)
-        _state(turn, packed)
-    except BadCallback:
-        stale(turn, query)
+    pressed = await record_press(
+        turn,
+        update,
+        "hR",
+        3,
+        lambda a: (decode_int(a[0]), (decode_int(a[1]), _packed(turn, a[2]))),
+        head_visit,
+        MISSING,
+    )
+    if pressed is None:
         return
-    visit = await access.head_visit(turn.session, turn.clinic_id, visit_id)
-    if visit is None:
-        turn.answer(query.id, turn.tr("head.visit_not_found"), alert=True)
-        return
+    query, visit, (nurse_id, packed) = pressed.query, pressed.record, pressed.args
+    visit_id = visit.id
     now = utcnow()
     try:
         done = await staff.reassign(
@@ -508,7 +509,7 @@ async def invite_name_reply(update: Update, context: HomecareContext) -> None:
 
 
 async def accept_invite(update: Update, context: HomecareContext, payload: str) -> None:
-    """/start inv_<code>: grant the invite's role (called from common.start)."""
+    """/start inv_<code>: grant the invite's role (called from bot.handlers.start)."""
     turn = context.turn
     account = turn.require_account()
     code = invites.code_from_payload(payload) or ""

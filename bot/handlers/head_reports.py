@@ -27,7 +27,7 @@ from db.types import utcnow
 from homecare.config import Config
 
 if TYPE_CHECKING:
-    from bot.app import HomecareApp
+    from bot.ports import Homecare
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ async def report_period(update: Update, context: HomecareContext) -> None:
     await _send_report(turn, period)
 
 
-async def send_weekly_reports(hc: HomecareApp, now: datetime | None = None) -> list[int]:
+async def send_weekly_reports(hc: Homecare, now: datetime | None = None) -> list[int]:
     """Queue last week's report (Monday to Sunday before `now`'s week) to every head of the
     clinic. Once per head and week: the outbox's dedupe keys make a second run, or a catch-up
     after a restart, add nothing. Returns the outbox ids queued."""
@@ -227,7 +227,7 @@ class ExportJob:
     fmt: str
     key: str  # dedupe key prefix: the files are queued once per request
 
-    async def run(self, hc: HomecareApp) -> list[int]:
+    async def run(self, hc: Homecare) -> list[int]:
         tr = Translator(self.language)
         c = hc.config.clinic
         calls: list[tuple[str, dict[str, Any], bytes | None]] = []

@@ -28,8 +28,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import BadCallback, decode, decode_id, decode_int
+from bot.callbacks import decode_int
 from bot.guard import key_of
+from bot.handlers.buttons import one_of, press
 from bot.messages import Reply
 from bot.render import nurse as render
 from bot.turn import CURRENT_TURN, HomecareContext, Turn
@@ -135,15 +136,10 @@ async def schedule_tomorrow(update: Update, context: HomecareContext) -> None:
 
 async def show_list(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = update.callback_query
-    assert query is not None
-    try:
-        (which,) = decode(query.data, render.LIST, 1)
-        if which not in ("today", "tomorrow"):
-            raise BadCallback(query.data)
-    except BadCallback:
-        turn.answer(query.id, turn.tr("common.stale_button"))
+    pressed = press(turn, update, render.LIST, 1, lambda a: one_of(a[0], ("today", "tomorrow")))
+    if pressed is None:
         return
+    query, which = pressed.query, pressed.args
     reply = await _overview(turn, which, utcnow())
     if reply is None:
         await _not_a_nurse(turn, update)
@@ -154,13 +150,10 @@ async def show_list(update: Update, context: HomecareContext) -> None:
 
 async def open_stop(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = update.callback_query
-    assert query is not None
-    try:
-        visit_id = decode_id(query.data, render.OPEN_STOP)
-    except BadCallback:
-        turn.answer(query.id, turn.tr("common.stale_button"))
+    pressed = press(turn, update, render.OPEN_STOP, 1, lambda a: decode_int(a[0]))
+    if pressed is None:
         return
+    query, visit_id = pressed.query, pressed.args
     nurse = await _nurse(turn)
     if nurse is None:
         await _not_a_nurse(turn, update)
@@ -183,16 +176,10 @@ async def _pressed(
 ) -> tuple[str, Nurse, Visit] | None:
     """Decode and authorise a stop button; answers and returns None when it is not usable."""
     turn = context.turn
-    query = update.callback_query
-    assert query is not None
-    try:
-        action, raw = decode(query.data, prefix, 2)
-        if action not in allowed:
-            raise BadCallback(query.data)
-        visit_id = decode_int(raw)
-    except BadCallback:
-        turn.answer(query.id, turn.tr("common.stale_button"))
+    pressed = press(turn, update, prefix, 2, lambda a: (one_of(a[0], allowed), decode_int(a[1])))
+    if pressed is None:
         return None
+    query, (action, visit_id) = pressed.query, pressed.args
     nurse = await _nurse(turn)
     if nurse is None:
         await _not_a_nurse(turn, update)
@@ -353,15 +340,10 @@ async def confirm_action(update: Update, context: HomecareContext) -> None:
 
 async def sick_button(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = update.callback_query
-    assert query is not None
-    try:
-        (step,) = decode(query.data, render.SICK, 1)
-        if step not in ("ask", "yes", "no"):
-            raise BadCallback(query.data)
-    except BadCallback:
-        turn.answer(query.id, turn.tr("common.stale_button"))
+    pressed = press(turn, update, render.SICK, 1, lambda a: one_of(a[0], ("ask", "yes", "no")))
+    if pressed is None:
         return
+    query, step = pressed.query, pressed.args
     nurse = await _nurse(turn)
     if nurse is None:
         await _not_a_nurse(turn, update)

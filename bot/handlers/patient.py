@@ -1,6 +1,6 @@
 """The patient and caregiver journey: commands, buttons and typed answers of the family side.
 
-Entry points: /start for a newcomer (via `begin_onboarding`, called by common.start),
+Entry points: /start for a newcomer (via `begin_onboarding`, called by bot.handlers.start),
 /minta_kunjungan, /kunjungan_saya, /pasien, /data_saya, /batal; inline buttons ``pc:`` (a step
 of a conversation), ``pf:`` (a rating after a visit), ``pn:`` (book now for a patient).
 

@@ -159,8 +159,6 @@ async def on_button(c: Ctx, action: str, args: list[str]) -> None:
     if step == "patient" and action == "p":
         await _patient(c, int_arg(args))
     elif step == "patient" and action == "add":
-        from bot.handlers import patient_register
-
         await c.accepted_press()
         await patient_register.begin(c.turn, c.now, then="book", add=True)
     elif step == "service" and action == "s":

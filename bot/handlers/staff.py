@@ -13,8 +13,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import BadCallback, decode, decode_id, decode_int
-from bot.handlers.head import callback, edit, notify, refresh_menu_of, stale, today
+from bot.callbacks import BadCallback, decode_int
+from bot.handlers.buttons import head_nurse, press, record_press
+from bot.handlers.head import callback, edit, notify, refresh_menu_of, today
 from bot.i18n import Translator
 from bot.messages import Reply
 from bot.render import head as render
@@ -61,26 +62,18 @@ async def staff_command(update: Update, context: HomecareContext) -> None:
 
 async def staff_list(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        decode(query.data, "hS", 0)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(turn, update, "hS", 0, lambda _: None)
+    if pressed is None:
         return
-    await edit(turn, query, await _list_reply(turn))
-    turn.answer(query.id)
+    await edit(turn, pressed.query, await _list_reply(turn))
+    turn.answer(pressed.query.id)
 
 
 async def nurse_card(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        (nid,) = decode(query.data, "hn", 1)
-        nurse_id = decode_int(nid)
-    except BadCallback:
-        stale(turn, query)
-        return
-    await _show_card(turn, update, nurse_id)
+    pressed = press(turn, update, "hn", 1, lambda a: decode_int(a[0]))
+    if pressed is not None:
+        await _show_card(turn, update, pressed.args)
 
 
 async def _refuse(turn: Turn, update: Update, exc: staff.StaffError) -> None:
@@ -89,22 +82,17 @@ async def _refuse(turn: Turn, update: Update, exc: staff.StaffError) -> None:
 
 async def skill_toggle(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
     offered = _offered(turn)
-    try:
-        nid, idx = decode(query.data, "hk", 2)
-        nurse_id, index = decode_int(nid), decode_int(idx)
-        if index >= len(offered):
-            raise BadCallback(query.data)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(turn, update, "hk", 2, lambda a: (decode_int(a[0]), offered[decode_int(a[1])]))
+    if pressed is None:
         return
+    nurse_id, skill = pressed.args
     try:
         await staff.toggle_skill(
             turn.session,
             turn.clinic_id,
             nurse_id,
-            offered[index],
+            skill,
             offered,
             turn.require_account(),
             utcnow(),
@@ -117,14 +105,10 @@ async def skill_toggle(update: Update, context: HomecareContext) -> None:
 
 async def cap_change(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        nid, direction = decode(query.data, "hc", 2)
-        nurse_id = decode_int(nid)
-        delta = {"u": 1, "d": -1}[direction]
-    except (BadCallback, KeyError):
-        stale(turn, query)
+    pressed = press(turn, update, "hc", 2, lambda a: (decode_int(a[0]), {"u": 1, "d": -1}[a[1]]))
+    if pressed is None:
         return
+    nurse_id, delta = pressed.args
     try:
         await staff.change_cap(
             turn.session, turn.clinic_id, nurse_id, delta, turn.require_account(), utcnow()
@@ -141,15 +125,16 @@ def _flag(text: str) -> bool:
     return text == "1"
 
 
+def _nurse_flag(parts: list[str]) -> tuple[int, bool]:
+    return decode_int(parts[0]), _flag(parts[1])
+
+
 async def active_ask(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        nid, flag = decode(query.data, "ha", 2)
-        nurse_id, active = decode_int(nid), _flag(flag)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(turn, update, "ha", 2, _nurse_flag)
+    if pressed is None:
         return
+    query, (nurse_id, active) = pressed.query, pressed.args
     nurses = await staff.list_nurses(turn.session, turn.clinic_id, today(turn))
     nurse = next((n for n in nurses if n.nurse_id == nurse_id), None)
     if nurse is None:
@@ -161,13 +146,10 @@ async def active_ask(update: Update, context: HomecareContext) -> None:
 
 async def active_set(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        nid, flag = decode(query.data, "hA", 2)
-        nurse_id, active = decode_int(nid), _flag(flag)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(turn, update, "hA", 2, _nurse_flag)
+    if pressed is None:
         return
+    nurse_id, active = pressed.args
     now = utcnow()
     try:
         change = await staff.set_active(
@@ -197,26 +179,17 @@ def _day(text: str) -> date:
         raise BadCallback(text) from None
 
 
-async def _nurse_name(turn: Turn, nurse_id: int) -> str | None:
-    from db.services import access
-
-    nurse = await access.head_nurse(turn.session, turn.clinic_id, nurse_id)
-    return nurse.name if nurse else None
+UNKNOWN_NURSE = "head.staff_error.unknown_nurse"
 
 
 async def leave_menu(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        (nid,) = decode(query.data, "hv", 1)
-        nurse_id = decode_int(nid)
-    except BadCallback:
-        stale(turn, query)
+    pressed = await record_press(
+        turn, update, "hv", 1, lambda a: (decode_int(a[0]), None), head_nurse, UNKNOWN_NURSE
+    )
+    if pressed is None:
         return
-    name = await _nurse_name(turn, nurse_id)
-    if name is None:
-        turn.answer(query.id, turn.tr("head.staff_error.unknown_nurse"), alert=True)
-        return
+    query, nurse_id, name = pressed.query, pressed.record.id, pressed.record.name
     first = today(turn)
     days = [first + timedelta(days=i) for i in range(LEAVE_DAYS_AHEAD)]
     await edit(turn, query, render.leave_days(turn.tr, nurse_id, name, days))
@@ -225,18 +198,15 @@ async def leave_menu(update: Update, context: HomecareContext) -> None:
 
 async def leave_day(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        nid, d = decode(query.data, "hvd", 2)
-        nurse_id, day = decode_int(nid), _day(d)
-    except BadCallback:
-        stale(turn, query)
+    pressed = await record_press(
+        turn, update, "hvd", 2, lambda a: (decode_int(a[0]), _day(a[1])), head_nurse, UNKNOWN_NURSE
+    )
+    if pressed is None:
         return
-    name = await _nurse_name(turn, nurse_id)
-    if name is None:
-        turn.answer(query.id, turn.tr("head.staff_error.unknown_nurse"), alert=True)
-        return
-    await edit(turn, query, render.leave_kinds(turn.tr, nurse_id, name, day, staff.LEAVE_KINDS))
+    query, nurse, day = pressed.query, pressed.record, pressed.args
+    await edit(
+        turn, query, render.leave_kinds(turn.tr, nurse.id, nurse.name, day, staff.LEAVE_KINDS)
+    )
     turn.answer(query.id)
 
 
@@ -262,13 +232,10 @@ def _leave_answer(turn: Turn, change: staff.LeaveChange) -> str:
 
 async def leave_record(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        nid, d, kind = decode(query.data, "hvk", 3)
-        nurse_id, day = decode_int(nid), _day(d)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(turn, update, "hvk", 3, lambda a: (decode_int(a[0]), _day(a[1]), a[2]))
+    if pressed is None:
         return
+    nurse_id, day, kind = pressed.args
     now = utcnow()
     try:
         change = await staff.record_leave(
@@ -290,12 +257,10 @@ async def leave_record(update: Update, context: HomecareContext) -> None:
 
 async def _decide(update: Update, context: HomecareContext, prefix: str, approve: bool) -> None:
     turn = context.turn
-    query = callback(update)
-    try:
-        leave_id = decode_id(query.data, prefix)
-    except BadCallback:
-        stale(turn, query)
+    pressed = press(turn, update, prefix, 1, lambda a: decode_int(a[0]))
+    if pressed is None:
         return
+    leave_id = pressed.args
     try:
         change = await staff.decide_leave(
             turn.session, turn.clinic_id, leave_id, approve, turn.require_account(), utcnow()
