@@ -53,7 +53,7 @@ from sqlalchemy import func, select, text, update  # noqa: E402
 from telegram.error import RetryAfter, TelegramError  # noqa: E402
 
 from bot.app import HomecareApp, build_application  # noqa: E402
-from bot.delivery import retry_after_s  # noqa: E402
+from bot.delivery_policy import retry_after_s  # noqa: E402
 from bot.messages import Reply, to_payload  # noqa: E402
 from db.models import (  # noqa: E402
     Account,

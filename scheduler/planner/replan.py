@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from scheduler.planner.crews import Crew, break_item, crews_for, visit_item
 from scheduler.planner.model import (
     FixedStop,
     Id,
@@ -29,16 +30,7 @@ from scheduler.planner.model import (
     TravelMatrix,
     Visit,
 )
-from scheduler.planner.solver import (
-    DEFAULT_TIME_LIMIT_S,
-    Crew,
-    break_item,
-    crews_for,
-    plan_totals,
-    solve,
-    timed_route,
-    visit_item,
-)
+from scheduler.planner.solver import DEFAULT_TIME_LIMIT_S, plan_totals, solve, timed_route
 from scheduler.planner.timing import Item
 from scheduler.planner.travel import travel_matrix
 

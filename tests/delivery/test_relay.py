@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from telegram.error import NetworkError, TimedOut
 
-from bot.delivery import Pace, backoff_s, surely_not_sent
+from bot.delivery_policy import Pace, backoff_s, surely_not_sent
 from bot.messages import Reply, to_payload
 from db.models import Account, OutboxMessage, PatientLink, StaffTask
 from db.services import outbox
