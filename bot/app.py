@@ -21,7 +21,7 @@ from bot.i18n import LANGUAGES
 from bot.intake import Intake
 from bot.jobs import JobRunner
 from bot.menus import commands_payload
-from bot.turn import HomecareContext, Turn
+from bot.turn import CallbackAnswer, HomecareContext, Turn
 from db.services import outbox
 from db.services.accounts import ensure_clinic
 from db.session import Database
@@ -56,6 +56,7 @@ class HomecareApp:
         self.jobs = JobRunner(self)
         self.flood = FloodControl()
         self._tasks: list[asyncio.Task[None]] = []
+        self._answering: set[asyncio.Task[None]] = set()
         application.bot_data["homecare"] = self
 
     async def prepare(self) -> None:
@@ -94,6 +95,8 @@ class HomecareApp:
         await self.jobs.stop()
         # The relay ends its sends itself (cancelling it mid-database-call would not stop the call).
         await self.relay.wait_closed()
+        if self._answering:
+            await asyncio.wait(self._answering, timeout=5.0)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -105,13 +108,19 @@ class HomecareApp:
         if turn.outbox_ids:
             self.relay.wake(turn.outbox_ids)
         if turn.callback_answer is not None:
-            a = turn.callback_answer
-            try:
-                await self.application.bot.answer_callback_query(
-                    a.query_id, text=a.text, show_alert=a.alert
-                )
-            except Exception as exc:  # an unanswered button only spins a while; not worth more
-                log.info("answerCallbackQuery failed: %s", exc)
+            # Answered beside the intake worker, not by it: the next update need not wait for
+            # this round trip, and the spinner on the person's button stops at once.
+            task = asyncio.create_task(self._answer(turn.callback_answer), name="answer-button")
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+
+    async def _answer(self, a: CallbackAnswer) -> None:
+        try:
+            await self.application.bot.answer_callback_query(
+                a.query_id, text=a.text, show_alert=a.alert
+            )
+        except Exception as exc:  # an unanswered button only spins a while; not worth more
+            log.info("answerCallbackQuery failed: %s", exc)
 
 
 def build_application(config: Config, db: Database | None = None) -> HomecareApp:

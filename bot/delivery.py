@@ -4,9 +4,11 @@ Scheduling
     Rows are grouped in one *lane* per chat. A chat's rows go out one at a time in id order (a
     row waiting for a retry holds its chat's later rows back); different chats are served
     concurrently, at most `[delivery] concurrency` requests in flight. Two GCRA pacers (virtual
-    scheduling, a token bucket without a timer) keep the pace: one for the whole bot
-    (`global_rate_per_s`, burst `global_burst`) and one per chat for messages
-    (`per_chat_interval_s`, burst `per_chat_burst`). When several chats are ready, a waiting
+    scheduling, a token bucket without a timer) pace what Telegram limits, new messages: one
+    for the whole bot (`global_rate_per_s`, burst `global_burst`) and one per chat
+    (`per_chat_interval_s`, burst `per_chat_burst`). Other calls (edits, chat actions, menus)
+    are not messages: they wait for no pacer and go ahead of paced messages, so a keyboard
+    edit is not queued behind a minute of reminders. When several chats are ready, a waiting
     person's reply (`kind` reply/menu, or queued by an update) takes the next slot before bulk
     reminders, so a reply is not stuck behind 2,000 reminders.
 
@@ -134,7 +136,10 @@ class Relay:
         self._lanes: dict[int, _Lane] = {}
         self._known: set[int] = set()
         self._finished: dict[int, float] = {}
-        self._ready: list[tuple[int, int, int, int]] = []  # (priority, row id, chat, ticket)
+        # Ready lanes as (priority, row id, chat, ticket): heads that are messages (paced) and
+        # heads that are not (sent as soon as there is room in flight).
+        self._ready: list[tuple[int, int, int, int]] = []
+        self._ready_free: list[tuple[int, int, int, int]] = []
         self._timers: list[tuple[float, int, int]] = []  # (loop time, chat, ticket)
         self._inflight: set[asyncio.Task[None]] = set()
         self._parked: list[_Lane] = []  # lanes waiting for earlier bot-wide calls
@@ -310,7 +315,8 @@ class Relay:
         if at <= asyncio.get_running_loop().time():
             head = lane.items[0]
             priority = 0 if head.due.interactive else 1
-            heapq.heappush(self._ready, (priority, head.due.id, lane.chat_id, lane.ticket))
+            ready = self._ready if head.is_message else self._ready_free
+            heapq.heappush(ready, (priority, head.due.id, lane.chat_id, lane.ticket))
         else:
             heapq.heappush(self._timers, (at, lane.chat_id, lane.ticket))
         self._kick.set()
@@ -326,21 +332,26 @@ class Relay:
         loop = asyncio.get_running_loop()
         now = loop.time()
         self._promote(now)
-        if not self._ready:
+        if not self._ready and not self._ready_free:
             self._kick.clear()
             timeout = self._timers[0][0] - now if self._timers else None
             await self._wait(self._kick, timeout)
-            return
-        wait = max(self._global.delay(now), self._global_hold - now)
-        if wait > 0:
-            # Sleep without taking a slot: a reply arriving meanwhile may take it first.
-            await self._sleep(wait)
             return
         if len(self._inflight) >= self.concurrency:
             self._kick.clear()
             await self._wait(self._kick, None)
             return
-        _, _, chat_id, ticket = heapq.heappop(self._ready)
+        # After a bot-wide 429 everything waits; otherwise only messages wait for the pacer.
+        wait = self._global_hold - now
+        ready = self._ready_free
+        if not ready:
+            wait = max(wait, self._global.delay(now))
+            ready = self._ready
+        if wait > 0:
+            # Sleep without taking a slot: a reply arriving meanwhile may take it first.
+            await self._sleep(wait)
+            return
+        _, _, chat_id, ticket = heapq.heappop(ready)
         lane = self._lanes.get(chat_id)
         if lane is None or lane.ticket != ticket or lane.busy or not lane.items:
             return
@@ -348,8 +359,8 @@ class Relay:
         if self._behind_bot_wide(lane, item, now):
             self._parked.append(lane)
             return
-        self._global.consume(now)
         if item.is_message:
+            self._global.consume(now)
             lane.pace.consume(now)
         lane.busy = True
         task = asyncio.create_task(self._send(lane, item), name=f"outbox-{item.due.id}")
