@@ -30,7 +30,7 @@ import warnings
 from bisect import insort
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +47,13 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.delivery_policy import (
+    DONE,
     FLOOD_CHATS,
     FLOOD_WINDOW_S,
-    MESSAGE_METHODS,
     UNREACHABLE,
+    Item,
+    Lane,
+    Outcome,
     Pace,
     backoff_s,
     retry_after_s,
@@ -82,35 +85,6 @@ POOL_TIMEOUT_S = 10.0
 Hook = Callable[[str, int], Awaitable[None]]
 
 
-@dataclass
-class _Item:
-    due: Due
-    hold: float = 0.0  # loop time before which it must not be tried (retry wait)
-
-    @property
-    def is_message(self) -> bool:
-        return self.due.method.lower() in MESSAGE_METHODS
-
-
-@dataclass
-class _Lane:
-    chat_id: int
-    pace: Pace
-    items: list[_Item] = field(default_factory=list)  # sorted by row id
-    busy: bool = False
-    ticket: int = 0  # bumped on each (re)scheduling; stale heap entries carry an older one
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    done: bool  # the row leaves the lane (sent, undeliverable, failed, expired, gone)
-    delay: float = 0.0  # not done: wait this long before the next attempt
-    flood: bool = False  # a 429
-
-
-_DONE = _Outcome(done=True)
-
-
 class Relay:
     """Owns the relay tasks; `wake(ids)` after a commit that queued rows sends them at once."""
 
@@ -133,7 +107,7 @@ class Relay:
         self._global = Pace(1.0 / cfg.global_rate_per_s, cfg.global_burst)
         self._global_hold = 0.0
         self._floods: deque[tuple[float, int]] = deque()
-        self._lanes: dict[int, _Lane] = {}
+        self._lanes: dict[int, Lane] = {}
         self._known: set[int] = set()
         self._finished: dict[int, float] = {}
         # Ready lanes as (priority, row id, chat, ticket): heads that are messages (paced) and
@@ -142,7 +116,7 @@ class Relay:
         self._ready_free: list[tuple[int, int, int, int]] = []
         self._timers: list[tuple[float, int, int]] = []  # (loop time, chat, ticket)
         self._inflight: set[asyncio.Task[None]] = set()
-        self._parked: list[_Lane] = []  # lanes waiting for earlier bot-wide calls
+        self._parked: list[Lane] = []  # lanes waiting for earlier bot-wide calls
         self._on_network: set[asyncio.Task[Any]] = set()
         self._announced: set[int] = set()
         self._scan_due = True
@@ -273,7 +247,7 @@ class Relay:
 
     def _add(self, rows: list[Due], *, now_wall: Any, now: float, room: int | None) -> None:
         """Put new rows in their lanes; `room` caps how many (None: all, the fast path)."""
-        touched: dict[int, _Lane] = {}
+        touched: dict[int, Lane] = {}
         for due in rows:
             if due.id in self._known or due.id in self._finished:
                 continue
@@ -284,10 +258,10 @@ class Relay:
             self._known.add(due.id)
             lane = self._lanes.get(due.chat_id)
             if lane is None:
-                lane = self._lanes[due.chat_id] = _Lane(
+                lane = self._lanes[due.chat_id] = Lane(
                     due.chat_id, Pace(self.chat_interval, self.chat_burst)
                 )
-            item = _Item(due)
+            item = Item(due)
             if due.retrying and due.not_before > now_wall:
                 item.hold = now + (due.not_before - now_wall).total_seconds()
             insort(lane.items, item, key=lambda i: i.due.id)
@@ -297,14 +271,18 @@ class Relay:
 
     # --- dispatching ----------------------------------------------------------------------
 
-    def _ready_at(self, lane: _Lane) -> float:
+    def _ready_at(self, lane: Lane) -> float:
         head = lane.items[0]
         at = head.hold
         if head.is_message:
             at = max(at, lane.pace.ready_at())
         return at
 
-    def _schedule(self, lane: _Lane) -> None:
+    def _paced(self, item: Item) -> bool:
+        """Only messages wait for the bot-wide pacer (bench/interactive.py replays the old rule)."""
+        return item.is_message
+
+    def _schedule(self, lane: Lane) -> None:
         if lane.busy:
             return
         if not lane.items:
@@ -315,7 +293,7 @@ class Relay:
         if at <= asyncio.get_running_loop().time():
             head = lane.items[0]
             priority = 0 if head.due.interactive else 1
-            ready = self._ready if head.is_message else self._ready_free
+            ready = self._ready if self._paced(head) else self._ready_free
             heapq.heappush(ready, (priority, head.due.id, lane.chat_id, lane.ticket))
         else:
             heapq.heappush(self._timers, (at, lane.chat_id, lane.ticket))
@@ -359,8 +337,9 @@ class Relay:
         if self._behind_bot_wide(lane, item, now):
             self._parked.append(lane)
             return
-        if item.is_message:
+        if self._paced(item):
             self._global.consume(now)
+        if item.is_message:
             lane.pace.consume(now)
         lane.busy = True
         task = asyncio.create_task(self._send(lane, item), name=f"outbox-{item.due.id}")
@@ -371,14 +350,14 @@ class Relay:
         self._inflight.discard(task)
         self._kick.set()
 
-    async def _send(self, lane: _Lane, item: _Item) -> None:
+    async def _send(self, lane: Lane, item: Item) -> None:
         try:
             outcome = await self._deliver(item)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("outbox relay: sending row %s failed unexpectedly", item.due.id)
-            outcome = _Outcome(done=False, delay=5.0)
+            outcome = Outcome(done=False, delay=5.0)
         loop = asyncio.get_running_loop()
         now = loop.time()
         lane.busy = False
@@ -398,7 +377,7 @@ class Relay:
             for other in parked:
                 self._schedule(other)
 
-    def _behind_bot_wide(self, lane: _Lane, item: _Item, now: float) -> bool:
+    def _behind_bot_wide(self, lane: Lane, item: Item, now: float) -> bool:
         """Bot-wide calls (default menus, chat 0) queued before a chat's row go first, as a
         serial relay would have it; one waiting for a retry holds nobody back."""
         if lane.chat_id == BOT_WIDE:
@@ -419,19 +398,19 @@ class Relay:
 
     # --- one row --------------------------------------------------------------------------
 
-    async def _deliver(self, item: _Item) -> _Outcome:
+    async def _deliver(self, item: Item) -> Outcome:
         row_id = item.due.id
         try:
             async with self.hc.db.transaction() as session:
                 claimed = await store.claim(session, row_id, utcnow())
         except Exception as exc:
             log.warning("outbox: could not claim row %s (%s); later", row_id, exc)
-            return _Outcome(done=False, delay=2.0)
+            return Outcome(done=False, delay=2.0)
         if claimed is None:
-            return _DONE
+            return DONE
         if self._stopping.is_set():  # claimed as the relay stopped: nothing was sent
             await self._settle(store.release, row_id)
-            return _Outcome(done=False)
+            return Outcome(done=False)
         if claimed.template is not None:
             try:
                 claimed = await self._render(claimed)
@@ -450,7 +429,7 @@ class Relay:
                 f"429 retry after {wait:g}",
                 uncertain=False,
             )
-            return _Outcome(done=False, delay=wait, flood=True)
+            return Outcome(done=False, delay=wait, flood=True)
         except Forbidden as exc:
             return await self._unreachable(claimed, str(exc))
         except BadRequest as exc:
@@ -459,7 +438,7 @@ class Relay:
                 return await self._unreachable(claimed, str(exc))
             if "message is not modified" in text:  # an edit already in place: done
                 await self._settle(store.mark_sent, row_id, None, utcnow())
-                return _DONE
+                return DONE
             return await self._failed(claimed, f"refused: {exc}", escalate=False)
         except (InvalidToken, EndPointNotFound) as exc:
             # A configuration problem; the rows are fine and go out once it is fixed.
@@ -476,7 +455,7 @@ class Relay:
         message_id = result.get("message_id") if isinstance(result, dict) else None
         await self._settle(store.mark_sent, row_id, message_id, utcnow())
         self.stats["sent"] += 1
-        return _DONE
+        return DONE
 
     async def _request(self, claimed: Claimed) -> Any:
         """The Bot API call (the only part of a send that a stop may cancel)."""
@@ -526,7 +505,7 @@ class Relay:
             payload[spec["field"]] = InputFile(claimed.attachment, filename=name)
         return payload
 
-    async def _retry(self, claimed: Claimed, error: str, *, uncertain: bool) -> _Outcome:
+    async def _retry(self, claimed: Claimed, error: str, *, uncertain: bool) -> Outcome:
         self.stats["uncertain" if uncertain else "retried"] += 1
         if claimed.attempts >= self.max_attempts:
             return await self._failed(claimed, f"gave up after {claimed.attempts}: {error}", True)
@@ -545,19 +524,19 @@ class Relay:
             error,
             uncertain=uncertain,
         )
-        return _Outcome(done=False, delay=delay)
+        return Outcome(done=False, delay=delay)
 
-    async def _unreachable(self, claimed: Claimed, error: str) -> _Outcome:
+    async def _unreachable(self, claimed: Claimed, error: str) -> Outcome:
         self.stats["undeliverable"] += 1
         await self._settle(store.mark_undeliverable, claimed.id, error, utcnow())
         log.warning("outbox: row %s undeliverable (%s)", claimed.id, error)
-        return _DONE
+        return DONE
 
-    async def _failed(self, claimed: Claimed, error: str, escalate: bool) -> _Outcome:
+    async def _failed(self, claimed: Claimed, error: str, escalate: bool) -> Outcome:
         self.stats["failed"] += 1
         await self._settle(store.mark_failed, claimed.id, error, utcnow(), escalate=escalate)
         log.error("outbox: row %s %s failed: %s", claimed.id, claimed.method, error)
-        return _DONE
+        return DONE
 
     async def _settle(self, fn: Callable[..., Awaitable[None]], *args: Any, **kw: Any) -> None:
         """Record an outcome, retrying while the database is unavailable: a row must not stay

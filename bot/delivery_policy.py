@@ -1,4 +1,4 @@
-"""Delivery policy, free of I/O: what counts as sent, unreachable or a flood, and the pacers.
+"""Delivery policy, free of I/O: what counts as sent, unreachable or a flood; pacers; lanes.
 
 bot/delivery.py (the relay) applies it; tests/delivery/test_relay.py checks it with tables.
 
@@ -27,9 +27,12 @@ Uncertain outcomes (the explicit policy)
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 
 import httpx
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
+
+from db.services.delivery import Due
 
 UNREACHABLE = ("chat not found", "user is deactivated", "bot was blocked", "bot can't initiate")
 # Methods that put a new message in a chat: Telegram's per-chat flood limit applies to these.
@@ -106,3 +109,35 @@ class Pace:
     def hold(self, until: float) -> None:
         """Nothing before `until` (after a 429)."""
         self.tat = max(self.tat, until + self.tolerance)
+
+
+# --- the relay's bookkeeping -------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    due: Due
+    hold: float = 0.0  # loop time before which it must not be tried (retry wait)
+
+    @property
+    def is_message(self) -> bool:
+        return self.due.method.lower() in MESSAGE_METHODS
+
+
+@dataclass
+class Lane:
+    chat_id: int
+    pace: Pace
+    items: list[Item] = field(default_factory=list)  # sorted by row id
+    busy: bool = False
+    ticket: int = 0  # bumped on each (re)scheduling; stale heap entries carry an older one
+
+
+@dataclass(frozen=True)
+class Outcome:
+    done: bool  # the row leaves the lane (sent, undeliverable, failed, expired, gone)
+    delay: float = 0.0  # not done: wait this long before the next attempt
+    flood: bool = False  # a 429
+
+
+DONE = Outcome(done=True)
