@@ -41,10 +41,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import dataclasses
+import io
 import logging
 import multiprocessing as mp
 import platform
+import pstats
 import random
 import re
 import statistics
@@ -74,6 +77,7 @@ from homecare.config import Config  # noqa: E402
 TOKEN = "123456789:BENCH-token-for-the-sandbox-000"
 LIMIT = 30.0
 RESULTS = ROOT / "bench" / "results" / "interactive.md"
+PROFILE = ROOT / "bench" / "results" / "interactive-profile.txt"
 WINDOW = re.compile(r"\d\d[:.]\d\d")
 
 
@@ -120,6 +124,7 @@ class StepFailed(Exception):
 @dataclasses.dataclass
 class FamilyRecord:
     steps: list[float] = dataclasses.field(default_factory=list)
+    names: list[str] = dataclasses.field(default_factory=list)
     answers: list[float] = dataclasses.field(default_factory=list)
     started: float = 0.0
     confirmed: float | None = None
@@ -146,6 +151,7 @@ async def family(client: Any, index: int, think_s: float, jitter_s: float) -> Fa
         if len(messages) < count:
             raise StepFailed(f"{name}: no answer")
         rec.steps.append(time.monotonic() - t0)
+        rec.names.append(name)
         await asyncio.sleep(think_s)
         return messages[-1]
 
@@ -185,7 +191,8 @@ async def family(client: Any, index: int, think_s: float, jitter_s: float) -> Fa
         m = await step("confirm", lambda: u.press(m.buttons[0].text, message_id=m.message_id))
         rec.confirmed = time.monotonic()
     except (StepFailed, StopIteration, IndexError) as exc:
-        rec.failed = f"after {len(rec.steps)} steps: {type(exc).__name__}: {exc}; last: {m.plain_text[:80]!r} {m.button_texts}"
+        last = f"{m.plain_text[:80]!r} {m.button_texts}" if m is not None else "-"
+        rec.failed = f"after {len(rec.steps)} steps: {type(exc).__name__}: {exc}; last: {last}"
     await asyncio.gather(*watchers, return_exceptions=True)
     return rec
 
@@ -289,7 +296,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def one_run(name: str, args: argparse.Namespace, url: str, first_release: bool) -> Result:
+async def one_run(
+    name: str, args: argparse.Namespace, url: str, old_pacing: bool, inline_answers: bool
+) -> Result:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(
@@ -314,13 +323,26 @@ async def one_run(name: str, args: argparse.Namespace, url: str, first_release: 
         database=dataclasses.replace(cfg.database, url=url),
     )
     hc = build_application(cfg, db=db)
-    if first_release:
+    if old_pacing:
         hc.relay = FirstReleaseRelay(hc)
+    if inline_answers:
         hc.intake.on_committed = answer_inline(hc)
     await hc.start()
     await seed_clinic(hc, hello["head_id"], args.nurses)
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:
+        profiler.enable()
     parent.send("go")
     done = await loop.run_in_executor(None, parent.recv)
+    if profiler is not None:
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(60)
+        PROFILE.write_text(out.getvalue(), encoding="utf-8")
+        profiler.dump_stats(PROFILE.with_suffix(".prof"))
+        print(f"  profile of the bot written to {PROFILE.relative_to(ROOT)}", flush=True)
     await hc.stop()
     async with db.read() as s:
         visits = int(await s.scalar(select(func.count()).select_from(Visit)) or 0)
@@ -336,6 +358,22 @@ async def one_run(name: str, args: argparse.Namespace, url: str, first_release: 
         c.get("ok", 0)
         for m, c in done["stats"]["methods"].items()
         if m.lower().startswith("send") or m.lower() in ("copymessage", "forwardmessage")
+    )
+    by_step: dict[str, list[float]] = {}
+    for r in records:
+        for step_name, took in zip(r.names, r.steps, strict=True):
+            by_step.setdefault(step_name, []).append(took)
+    slowest = sorted(by_step.items(), key=lambda kv: -pct(kv[1], 0.95))[:5]
+    print(
+        "  slowest steps (p95 s): " + ", ".join(f"{k} {pct(v, 0.95):.2f}" for k, v in slowest),
+        flush=True,
+    )
+    calls = {m: c.get("ok", 0) for m, c in done["stats"]["methods"].items()}
+    per = max(1, len(confirmed))
+    print(
+        "  Bot API calls per booking: "
+        + ", ".join(f"{m} {n / per:.1f}" for m, n in sorted(calls.items(), key=lambda kv: -kv[1])),
+        flush=True,
     )
     for r in records:
         if r.failed:
@@ -383,8 +421,8 @@ def table(results: list[Result]) -> str:
         ]
         for r in results
     ]
-    if len(results) == 2:
-        base, ours = results
+    if len(results) >= 2:
+        base, ours = results[0], results[-1]
         rows.append(
             [
                 "ratio homecare / first release",
@@ -414,17 +452,25 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="cProfile the bot's process")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also run today's pacing with buttons answered by the intake worker (as before)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    runs = [] if args.no_baseline else [("first release", True)]
-    runs.append(("homecare", False))
+    runs = [] if args.no_baseline else [("first release", True, True)]
+    if args.ablation:
+        runs.append(("new pacing, inline answers", False, True))
+    runs.append(("homecare", False, False))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (name, first_release) in enumerate(runs):
+        for i, (name, old_pacing, inline_answers) in enumerate(runs):
             url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench-{i}.db"
             print(f"{name}: {args.families} families booking …", flush=True)
             started = time.monotonic()
-            results.append(await one_run(name, args, url, first_release))
+            results.append(await one_run(name, args, url, old_pacing, inline_answers))
             print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
     bound = max(0.0, args.families / LIMIT - args.think_s)
     title = (
