@@ -54,6 +54,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from datetime import time as dtime
@@ -64,7 +65,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import event, func, select, text  # noqa: E402
 
 from bot.app import HomecareApp, build_application  # noqa: E402
 from bot.delivery import Relay  # noqa: E402
@@ -251,6 +252,18 @@ def driver_main(conn: Connection, families: int, think_s: float, latency_s: floa
 # --- the bot (this process) --------------------------------------------------------------
 
 
+def count_statement(counter: Counter[str]) -> Callable[..., None]:
+    """A SQLAlchemy event hook counting statements by the asyncio task that ran them."""
+
+    def hook(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        task = asyncio.current_task()
+        name = task.get_name() if task is not None else "-"
+        name = re.sub(r"\d+$", "N", name)
+        counter[f"{name}:{statement.split(None, 1)[0].upper()}"] += 1
+
+    return hook
+
+
 async def seed_clinic(hc: HomecareApp, head_id: int, nurses: int) -> None:
     skills = sorted({s for svc in hc.config.services for s in svc.skills})
     async with hc.db.transaction() as s:
@@ -330,7 +343,9 @@ async def one_run(
     await hc.start()
     await seed_clinic(hc, hello["head_id"], args.nurses)
     profiler = cProfile.Profile() if args.profile else None
+    statements: Counter[str] = Counter()
     if profiler is not None:
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count_statement(statements))
         profiler.enable()
     parent.send("go")
     done = await loop.run_in_executor(None, parent.recv)
@@ -343,6 +358,11 @@ async def one_run(
         PROFILE.write_text(out.getvalue(), encoding="utf-8")
         profiler.dump_stats(PROFILE.with_suffix(".prof"))
         print(f"  profile of the bot written to {PROFILE.relative_to(ROOT)}", flush=True)
+        print(
+            "  SQL statements by task and kind: "
+            + ", ".join(f"{k} {n}" for k, n in statements.most_common(12)),
+            flush=True,
+        )
     await hc.stop()
     async with db.read() as s:
         visits = int(await s.scalar(select(func.count()).select_from(Visit)) or 0)
