@@ -356,3 +356,41 @@ async def test_a_backlog_larger_than_memory_is_loaded_as_room_frees(
     assert 0 < peak <= 15
     assert {r.status for r in await outbox_rows(hc.db, ids)} == {"sent"}
     assert sum((await copies(client, [u.id for u in users])).values()) == 60
+
+
+async def test_an_edit_is_not_paced_behind_a_backlog_of_messages(
+    start_app: StartApp, client: Any
+) -> None:
+    """Telegram limits new messages, not edits: a keyboard edit queued after 150 reminders (and
+    with no reply's priority) goes out while the reminders still wait for the 29/s pacer."""
+    hc = await start_app()
+    asker = await client.user("asker", started=True)
+    (first,) = await queue_texts(hc, [(asker.id, "question")], kind="reply")
+
+    async def asked() -> bool:
+        return (await outbox_rows(hc.db, [first]))[0].status == "sent"
+
+    await wait_until(asked, timeout=10)
+    message_id = (await outbox_rows(hc.db, [first]))[0].telegram_message_id
+    users = [await client.user(f"e{i}", started=True) for i in range(150)]
+    bulk = await queue_texts(hc, [(u.id, f"reminder {u.name}") for u in users])
+    async with hc.db.transaction() as s:
+        row = await outbox.queue(
+            s,
+            chat_id=asker.id,
+            method="editMessageReplyMarkup",
+            payload={"chat_id": asker.id, "message_id": message_id, "reply_markup": None},
+            kind="reminder_test",
+            clinic_id=hc.clinic_id,
+        )
+        assert row is not None
+        edit = row.id
+    hc.relay.wake([edit])
+
+    async def edited() -> bool:
+        return (await outbox_rows(hc.db, [edit]))[0].status == "sent"
+
+    await wait_until(edited, timeout=10)
+    rows = await outbox_rows(hc.db, bulk)
+    # At 29/s the reminders take about 5 s; the edit did not wait for them.
+    assert sum(1 for r in rows if r.status == "pending") > 100
