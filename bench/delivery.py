@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select, text, update  # noqa: E402
 from telegram.error import RetryAfter, TelegramError  # noqa: E402
 
+from bench.report import aligned_table, publish  # noqa: E402
 from bot.app import HomecareApp, build_application  # noqa: E402
 from bot.delivery_policy import retry_after_s  # noqa: E402
 from bot.messages import Reply, to_payload  # noqa: E402
@@ -364,11 +365,7 @@ def table(results: list[Result]) -> str:
                 f"{ours.reply_median_s / base.reply_median_s:.3f}×",
             ]
         )
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("-|-".join("-" * w for w in widths))
-    lines += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(lines)
+    return aligned_table(header, rows)
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -401,11 +398,7 @@ async def main(argv: list[str] | None = None) -> int:
         f"{'SQLite' if not args.database_url else args.database_url.split(':')[0]}; "
         f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}"
     )
-    out = f"{title}\n\n{table(results)}\n"
-    print()
-    print(out)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(out, encoding="utf-8")
+    publish(title, table(results), RESULTS)
     return 0
 
 

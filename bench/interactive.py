@@ -67,6 +67,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, func, select, text  # noqa: E402
 
+from bench.report import aligned_table, publish  # noqa: E402
 from bot.app import HomecareApp, build_application  # noqa: E402
 from bot.delivery import Relay  # noqa: E402
 from bot.delivery_policy import Item  # noqa: E402
@@ -456,11 +457,7 @@ def table(results: list[Result]) -> str:
                 "",
             ]
         )
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("-|-".join("-" * w for w in widths))
-    lines += [" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(lines)
+    return aligned_table(header, rows)
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -502,11 +499,7 @@ async def main(argv: list[str] | None = None) -> int:
         f"Lower bound of the step time at {LIMIT:.0f} msg/s with one new message per step: "
         f"{bound:.1f} s."
     )
-    out = f"{title}\n\n{table(results)}\n"
-    print()
-    print(out)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(out, encoding="utf-8")
+    publish(title, table(results), RESULTS)
     return 0
 
 
