@@ -6,10 +6,15 @@ SQLite needs care to be safe under concurrent writers:
 - pysqlite/aiosqlite begin transactions lazily, at the first write, so a read-then-write
   transaction can read stale data and then fail with "database is locked". We take over BEGIN and
   emit `BEGIN IMMEDIATE` for write transactions: the write lock is taken before the first read.
+- Writers of one process queue on an asyncio lock before they ask SQLite. SQLite's busy handler
+  waits by sleeping (1, 2, 5 … 100 ms), so a busy relay and intake contending for the write lock
+  spent most of their time asleep (bench/intake.py: 30 updates/s). Other processes (the CLI
+  beside a running bot) still wait through `busy_timeout`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 
 from db.models import Base
 
+WRITE_WAIT_S = 30.0  # how long a writer waits for SQLite's one write lock
 _WRITE = "homecare_write"
 
 
@@ -56,7 +62,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_S * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -78,6 +84,9 @@ class Database:
         self._write = async_sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
+        # SQLite has one writer at a time: queue this process's writers here (see docstring).
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._writer: asyncio.Task[Any] | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -88,8 +97,26 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One read-then-write transaction: committed on success, rolled back on any error."""
-        async with self._write() as session, session.begin():
-            yield session
+        if self._write_lock is None:
+            async with self._write() as session, session.begin():
+                yield session
+            return
+        task = asyncio.current_task()
+        if task is not None and task is self._writer:
+            # It would wait for itself; on SQLite it always did (BEGIN IMMEDIATE, then timeout).
+            raise RuntimeError("a write transaction inside another one in the same task")
+        try:
+            # As long as SQLite's own busy_timeout, so a stuck writer still fails, not hangs.
+            await asyncio.wait_for(self._write_lock.acquire(), WRITE_WAIT_S)
+        except TimeoutError:
+            raise RuntimeError(f"no write transaction free for {WRITE_WAIT_S:.0f} s") from None
+        self._writer = task
+        try:
+            async with self._write() as session, session.begin():
+                yield session
+        finally:
+            self._writer = None
+            self._write_lock.release()
 
     async def create_all(self) -> None:
         """Create tables from the models (tests); production runs `homecare db upgrade`."""

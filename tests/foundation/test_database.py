@@ -61,3 +61,54 @@ async def test_read_then_write_transactions_serialise(database: Database) -> Non
     await asyncio.gather(*(bump() for _ in range(10)))
     async with database.read() as s:
         assert await s.scalar(select(Clinic.name).where(Clinic.code == "k")) == "10"
+
+
+async def test_nested_write_transaction_in_one_task_is_refused(database: Database) -> None:
+    """It would wait for itself: a clear error at once instead of a 30 s hang."""
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL runs concurrent transactions; no process-wide write queue")
+    async with database.transaction():
+        with pytest.raises(RuntimeError, match="inside another"):
+            async with database.transaction():
+                pass
+    async with database.transaction() as s:  # the queue is free again afterwards
+        s.add(Clinic(code="n", name="n", timezone="UTC"))
+
+
+async def test_writers_queue_in_process_and_another_process_still_waits(
+    database: Database,
+) -> None:
+    """Writers of this process wait on the queue, never on SQLite's sleeping busy handler; a
+    second engine on the same file (the CLI beside the bot) waits through busy_timeout."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite's one-writer rule")
+    order: list[str] = []
+
+    async def writer(name: str, hold: float) -> None:
+        async with database.transaction() as s:
+            order.append(f"{name}+")
+            s.add(Clinic(code=name, name=name, timezone="UTC"))
+            await asyncio.sleep(hold)
+            order.append(f"{name}-")
+
+    await asyncio.gather(writer("a", 0.05), writer("b", 0.0), writer("c", 0.0))
+    assert order == ["a+", "a-", "b+", "b-", "c+", "c-"]  # one at a time, in arrival order
+
+    other = Database(database.url)
+    try:
+        async with database.transaction() as s:
+            s.add(Clinic(code="d", name="d", timezone="UTC"))
+            await s.flush()  # this process holds SQLite's write lock now
+            late = asyncio.create_task(writer_on(other, "e"))
+            await asyncio.sleep(0.1)
+            assert not late.done()  # waiting in SQLite's busy handler, not failed
+        await late
+    finally:
+        await other.dispose()
+    async with database.read() as s:
+        assert set(await s.scalars(select(Clinic.code))) >= {"a", "b", "c", "d", "e"}
+
+
+async def writer_on(db: Database, code: str) -> None:
+    async with db.transaction() as s:
+        s.add(Clinic(code=code, name=code, timezone="UTC"))
