@@ -14,7 +14,8 @@ common's fallbacks), so a nurse who is also a caregiver keeps her booking flow.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,25 +32,19 @@ from telegram.ext import (
 from bot.callbacks import decode_int
 from bot.guard import key_of
 from bot.handlers.buttons import one_of, press
+from bot.handlers.nurse_input import leave_span, parse_day, split_note
 from bot.messages import Reply
 from bot.render import nurse as render
 from bot.turn import CURRENT_TURN, HomecareContext, Turn
-from db.models import Nurse, Visit
+from db.models import Conversation, Nurse, Visit
 from db.services import access, conversation, nurse_visits, planning
 from db.services.booking import load_rules
 from db.services.route_digest import NurseDay, StopView, load_nurse_day
 from db.types import utcnow
-from scheduler.booking import is_working_day
-from scheduler.vitals import LABELS, InvalidVital, parse_vitals
+from scheduler.booking import BookingRules, is_working_day
+from scheduler.vitals import InvalidVital, parse_vitals
 
 FLOW = "nurse_done"
-_VITALS_START = re.compile(
-    r"(?:ttv|tanda[\s-]*vital|vital\s*signs?|vitals|"
-    + "|".join(re.escape(label) for label in sorted(LABELS, key=len, reverse=True))
-    + r")(?![a-z])",
-    re.IGNORECASE,
-)
-_DAY_RE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?$")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -201,141 +196,157 @@ def _refused(turn: Turn, query_id: str, result: nurse_visits.ActionResult) -> No
     turn.answer(query_id, _refusal(turn, result), alert=True)
 
 
-async def stop_action(update: Update, context: HomecareContext) -> None:
-    turn = context.turn
+@dataclass(frozen=True)
+class _StopPress:
+    """A stop button that passed `_pressed`: what each branch of `stop_action` works with."""
+
+    turn: Turn
+    query_id: str
+    action: str
+    nurse: Nurse
+    visit: Visit
+    now: datetime
+    message: Message | None
+
+
+async def _stop_press(
+    update: Update, context: HomecareContext, prefix: str, allowed: tuple[str, ...]
+) -> _StopPress | None:
     query = update.callback_query
     assert query is not None
-    pressed = await _pressed(update, context, render.ACT, render.ACTIONS)
+    pressed = await _pressed(update, context, prefix, allowed)
     if pressed is None:
-        return
+        return None
     action, nurse, visit = pressed
-    account = turn.require_account()
-    now = utcnow()
-    tr = turn.tr
-    message = _message(update)
-    if action in ("go", "arr"):
-        if action == "go":
-            result = await nurse_visits.depart(
-                turn.session, turn.config, nurse, account, visit, now
-            )
-        else:
-            result = await nurse_visits.arrive(turn.session, turn.config, account, visit, now)
-        if not result.ok:
-            _refused(turn, query.id, result)
-            return
-        text = (
-            tr("nurse.went", eta=render.hm(result.eta))
-            if action == "go"
-            else tr("nurse.arrived_ack")
-        )
-        turn.answer(query.id, text)
-        card = await _card(turn, nurse, visit, now)
-        if card is not None:
-            await _show(turn, message, card)
-        return
-    if action in ("done", "nonote"):
-        check = nurse_visits.check_today(turn.config, visit, now)
-        if check is None and not nurse_visits.can_complete(visit):
-            check = nurse_visits.ActionResult(
-                refusal="nurse.stale_status",
-                params={
-                    "status": tr(f"visit.status.{visit.status}"),
-                    "reason": tr("visit.error.not_allowed"),
-                },
-            )
-        if check is not None:
-            _refused(turn, query.id, check)
-            return
-        _, stop = await _day_and_stop(turn, nurse, visit)
-        assert stop is not None
-        if action == "done":
-            await conversation.begin(
-                turn.session, account.id, FLOW, "note", {"visit_id": visit.id}, now
-            )
-            turn.answer(query.id)
-            await turn.reply(render.done_prompt(tr, stop))
-            return
-        await _finish_done(turn, nurse, visit, stop, None, None, now, message)
-        turn.answer(query.id)
-        return
-    if action in render.CONFIRMED_ACTIONS:
-        _, stop = await _day_and_stop(turn, nurse, visit)
-        reachable = ("scheduled", "confirmed", "on_the_way") + (
-            ("arrived",) if action == "nh" else ()
-        )
-        if stop is None or visit.status not in reachable:
-            _refused(turn, query.id, _stale(turn, visit))
-            return
-        if action == "nh":
-            check = nurse_visits.check_today(turn.config, visit, now)
-            if check is not None:
-                _refused(turn, query.id, check)
-                return
-        turn.answer(query.id)
-        await _show(turn, message, render.confirm(tr, action, stop))
-        return
-    # "back": leave a confirmation or the note prompt, show the stop again.
-    conv = await conversation.load(turn.session, account.id)
-    if conv is not None and conv.flow == FLOW and (conv.data or {}).get("visit_id") == visit.id:
-        await conversation.finish(turn.session, conv)
-        turn.answer(query.id, tr("nurse.done_cancelled"))
-    else:
-        turn.answer(query.id)
-    card = await _card(turn, nurse, visit, now)
+    return _StopPress(context.turn, query.id, action, nurse, visit, utcnow(), _message(update))
+
+
+async def _show_card(p: _StopPress) -> None:
+    card = await _card(p.turn, p.nurse, p.visit, p.now)
     if card is not None:
-        await _show(turn, message, card)
+        await _show(p.turn, p.message, card)
 
 
-def _stale(turn: Turn, visit: Visit) -> nurse_visits.ActionResult:
-    return nurse_visits.ActionResult(
-        refusal="nurse.stale_status",
-        params={
-            "status": turn.tr(f"visit.status.{visit.status}"),
-            "reason": turn.tr("visit.error.not_allowed"),
-        },
-    )
+async def stop_action(update: Update, context: HomecareContext) -> None:
+    p = await _stop_press(update, context, render.ACT, render.ACTIONS)
+    if p is not None:
+        await _STOP_ACTIONS[p.action](p)
+
+
+async def _go_or_arrive(p: _StopPress) -> None:
+    turn = p.turn
+    account = turn.require_account()
+    if p.action == "go":
+        result = await nurse_visits.depart(
+            turn.session, turn.config, p.nurse, account, p.visit, p.now
+        )
+        text = turn.tr("nurse.went", eta=render.hm(result.eta))
+    else:
+        result = await nurse_visits.arrive(turn.session, turn.config, account, p.visit, p.now)
+        text = turn.tr("nurse.arrived_ack")
+    if not result.ok:
+        _refused(turn, p.query_id, result)
+        return
+    turn.answer(p.query_id, text)
+    await _show_card(p)
+
+
+async def _done(p: _StopPress) -> None:
+    """ "Selesai" asks for the note; "without a note" finishes at once."""
+    turn = p.turn
+    check = nurse_visits.check_completable(turn.config, p.visit, p.now)
+    if check is not None:
+        _refused(turn, p.query_id, check)
+        return
+    _, stop = await _day_and_stop(turn, p.nurse, p.visit)
+    assert stop is not None
+    if p.action == "done":
+        data = {"visit_id": p.visit.id}
+        await conversation.begin(turn.session, turn.require_account().id, FLOW, "note", data, p.now)
+        turn.answer(p.query_id)
+        await turn.reply(render.done_prompt(turn.tr, stop))
+        return
+    await _finish_done(turn, p.nurse, p.visit, stop, None, None, p.now, p.message)
+    turn.answer(p.query_id)
+
+
+async def _ask_confirm(p: _StopPress) -> None:
+    """The two that end the visit for her ask "sure?" first."""
+    turn = p.turn
+    _, stop = await _day_and_stop(turn, p.nurse, p.visit)
+    if p.action == "nh":
+        check = nurse_visits.check_not_home(turn.config, p.visit, p.now)
+    else:
+        check = nurse_visits.check_cannot_come(p.visit)
+    if stop is None or check is not None:
+        # A stop gone from her day is stale before it is "not today".
+        _refused(
+            turn, p.query_id, check if stop is not None and check else nurse_visits.stale(p.visit)
+        )
+        return
+    turn.answer(p.query_id)
+    await _show(turn, p.message, render.confirm(turn.tr, p.action, stop))
+
+
+async def _back(p: _StopPress) -> None:
+    """Leave a confirmation or the note prompt, show the stop again."""
+    turn = p.turn
+    conv = await conversation.load(turn.session, turn.require_account().id)
+    if conv is not None and conv.flow == FLOW and (conv.data or {}).get("visit_id") == p.visit.id:
+        await conversation.finish(turn.session, conv)
+        turn.answer(p.query_id, turn.tr("nurse.done_cancelled"))
+    else:
+        turn.answer(p.query_id)
+    await _show_card(p)
+
+
+_STOP_ACTIONS: dict[str, Callable[[_StopPress], Awaitable[None]]] = {
+    "go": _go_or_arrive,
+    "arr": _go_or_arrive,
+    "done": _done,
+    "nonote": _done,
+    "nh": _ask_confirm,
+    "cc": _ask_confirm,
+    "back": _back,
+}
 
 
 async def confirm_action(update: Update, context: HomecareContext) -> None:
-    turn = context.turn
-    query = update.callback_query
-    assert query is not None
-    pressed = await _pressed(update, context, render.CONFIRM, render.CONFIRMED_ACTIONS)
-    if pressed is None:
-        return
-    action, nurse, visit = pressed
+    p = await _stop_press(update, context, render.CONFIRM, render.CONFIRMED_ACTIONS)
+    if p is not None:
+        await (_not_home(p) if p.action == "nh" else _cannot_come(p))
+
+
+async def _not_home(p: _StopPress) -> None:
+    turn = p.turn
     account = turn.require_account()
-    now = utcnow()
-    message = _message(update)
-    if action == "nh":
-        result = await nurse_visits.not_home(turn.session, turn.config, nurse, account, visit, now)
-        if not result.ok:
-            _refused(turn, query.id, result)
-            return
-        turn.answer(query.id, turn.tr("nurse.not_home_done"))
-    else:
-        if visit.status not in ("scheduled", "confirmed", "on_the_way"):
-            _refused(turn, query.id, _stale(turn, visit))
-            return
-        if visit.day < _today(turn, now):
-            _refused(
-                turn,
-                query.id,
-                nurse_visits.check_today(turn.config, visit, now) or _stale(turn, visit),
-            )
-            return
-        replanned = await planning.nurse_cannot_come(
-            turn.session, turn.config, nurse, account, visit, now
-        )
-        turn.answer(query.id, turn.tr("nurse.cannot_done" if replanned else "nurse.cannot_started"))
-        if replanned:
-            reply = await _overview(turn, "today", now)
-            if reply is not None:
-                await _show(turn, message, reply)
-            return
-    card = await _card(turn, nurse, visit, now)
-    if card is not None:
-        await _show(turn, message, card)
+    result = await nurse_visits.not_home(
+        turn.session, turn.config, p.nurse, account, p.visit, p.now
+    )
+    if not result.ok:
+        _refused(turn, p.query_id, result)
+        return
+    turn.answer(p.query_id, turn.tr("nurse.not_home_done"))
+    await _show_card(p)
+
+
+async def _cannot_come(p: _StopPress) -> None:
+    """Re-planned without her: her day changed, so show the day; else the stop again."""
+    turn = p.turn
+    check = nurse_visits.check_replan(turn.config, p.visit, p.now)
+    if check is not None:
+        _refused(turn, p.query_id, check)
+        return
+    replanned = await planning.nurse_cannot_come(
+        turn.session, turn.config, p.nurse, turn.require_account(), p.visit, p.now
+    )
+    turn.answer(p.query_id, turn.tr("nurse.cannot_done" if replanned else "nurse.cannot_started"))
+    if not replanned:
+        await _show_card(p)
+        return
+    reply = await _overview(turn, "today", p.now)
+    if reply is not None:
+        await _show(turn, p.message, reply)
 
 
 async def sick_button(update: Update, context: HomecareContext) -> None:
@@ -373,64 +384,71 @@ class _NurseSpeaks(filters.MessageFilter):
         return turn is not None and "nurse" in turn.roles
 
 
-def split_note(text: str) -> tuple[str, str]:
-    """(note, vitals line): the first line is the note, the rest the vitals — unless the
-    message starts with a vitals label, then it is all vitals."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    if not lines:
-        return "", ""
-    if _VITALS_START.match(lines[0]):
-        return "", ", ".join(lines)
-    return lines[0], ", ".join(lines[1:])
-
-
 async def done_note(update: Update, context: HomecareContext) -> None:
     turn = context.turn
     now = utcnow()
-    account = turn.require_account()
-    conv = await conversation.load(turn.session, account.id)
-    if conv is None or conv.flow != FLOW:
+    conv = await _note_conversation(turn, now)
+    if conv is None:
         await _fall_through(update, context)
         return
+    message = update.effective_message
+    read = _read_note(turn, message.text if message is not None and message.text else "")
+    if isinstance(read, Reply):
+        await turn.reply(read)
+    else:
+        await _note_done(turn, conv, *read, now)
+    raise ApplicationHandlerStop()
+
+
+async def _note_conversation(turn: Turn, now: datetime) -> Conversation | None:
+    """Her live "Selesai" conversation; an idle one ends here (the text is then not a note)."""
+    conv = await conversation.load(turn.session, turn.require_account().id)
+    if conv is None or conv.flow != FLOW:
+        return None
     if conversation.is_idle(conv, now, turn.config.schedule.conversation_idle_min):
         await conversation.finish(turn.session, conv)
-        await _fall_through(update, context)
-        return
-    raise_stop = ApplicationHandlerStop()
-    message = update.effective_message
-    text = message.text if message is not None and message.text else ""
+        return None
+    return conv
+
+
+def _read_note(turn: Turn, text: str) -> tuple[str, dict[str, Any] | None] | Reply:
+    """(note, vitals) from her text, or the reply that says what to fix."""
     note, vitals_line = split_note(text)
     if len(note) > nurse_visits.NOTE_MAX:
-        await turn.reply(Reply(turn.tr("nurse.note_too_long", max=str(nurse_visits.NOTE_MAX))))
-        raise raise_stop
-    vitals: dict[str, Any] | None = None
-    if vitals_line:
-        try:
-            parsed = parse_vitals(vitals_line)
-        except InvalidVital as exc:
-            problems = [render.VitalProblem(e.field.value, e.code, e.value) for e in exc.errors]
-            await turn.reply(render.vitals_refused(turn.tr, problems))
-            raise raise_stop from None
-        vitals = None if parsed.is_empty else parsed.as_dict()
+        return Reply(turn.tr("nurse.note_too_long", max=str(nurse_visits.NOTE_MAX)))
+    if not vitals_line:
+        return note, None
+    try:
+        parsed = parse_vitals(vitals_line)
+    except InvalidVital as exc:
+        problems = [render.VitalProblem(e.field.value, e.code, e.value) for e in exc.errors]
+        return render.vitals_refused(turn.tr, problems)
+    return note, None if parsed.is_empty else parsed.as_dict()
+
+
+async def _note_done(
+    turn: Turn, conv: Conversation, note: str, vitals: dict[str, Any] | None, now: datetime
+) -> None:
+    """The conversation ends whatever happens: the visit is finished, or she hears why not."""
     nurse = await _nurse(turn)
     visit_id = (conv.data or {}).get("visit_id")
     visit = (
-        await access.nurse_visit(turn.session, account, turn.clinic_id, int(visit_id))
+        await access.nurse_visit(
+            turn.session, turn.require_account(), turn.clinic_id, int(visit_id)
+        )
         if nurse is not None and isinstance(visit_id, int)
         else None
     )
     if nurse is None or visit is None:
         await conversation.finish(turn.session, conv)
         await turn.reply(Reply(turn.tr("nurse.not_your_visit")))
-        raise raise_stop
+        return
     _, stop = await _day_and_stop(turn, nurse, visit)
-    if stop is None or not nurse_visits.can_complete(visit):
-        await conversation.finish(turn.session, conv)
-        await turn.reply(Reply(_refusal(turn, _stale(turn, visit))))
-        raise raise_stop
     await conversation.finish(turn.session, conv)
+    if stop is None or not nurse_visits.can_complete(visit):
+        await turn.reply(Reply(_refusal(turn, nurse_visits.stale(visit))))
+        return
     await _finish_done(turn, nurse, visit, stop, note, vitals, now, None)
-    raise raise_stop
 
 
 async def _finish_done(
@@ -485,70 +503,42 @@ async def _fall_through(update: Update, context: HomecareContext) -> None:
 # --- leave -----------------------------------------------------------------------------------
 
 
-def parse_day(text: str, today: date) -> date | None:
-    """ "15/12", "15-12-2026", "15.12.26" (day first) or "2026-12-15"; the next such day."""
-    text = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
-        m = _DAY_RE.fullmatch(text)
-        if m is None:
-            return None
-        d, mo = int(m.group(1)), int(m.group(2))
-        if m.group(3):
-            year = int(m.group(3))
-            return date(year + 2000 if year < 100 else year, mo, d)
-        day = date(today.year, mo, d)
-        return day if day >= today else date(today.year + 1, mo, d)
-    except ValueError:
-        return None
-
-
 async def leave_command(update: Update, context: HomecareContext) -> None:
+    """/cuti alone lists her leave days; /cuti DATE [- DATE] asks for leave."""
     turn = context.turn
     nurse = await _nurse(turn)
     if nurse is None:
         await _not_a_nurse(turn, update)
         return
     now = utcnow()
-    today = _today(turn, now)
     args = list(context.args or [])
     if not args:
-        upcoming = await nurse_visits.upcoming_leave(turn.session, nurse, today)
+        upcoming = await nurse_visits.upcoming_leave(turn.session, nurse, _today(turn, now))
         await turn.reply(
             render.leave_help(turn.tr, [(lv.day, lv.kind, lv.approved) for lv in upcoming])
         )
         return
-    words = [a for a in args if a.lower() not in ("-", "s/d", "sd", "sampai", "to", "until")]
-    days = [parse_day(w, today) for w in words[:2]]
-    bad = next((w for w, d in zip(words, days, strict=False) if d is None), None)
-    if bad is not None or len(words) > 2:
-        shown = bad if bad is not None else " ".join(words)
-        await turn.reply(Reply(turn.tr("nurse.leave.bad_date", text=shown[:40])))
-        return
-    first = days[0]
-    last = days[-1]
-    assert first is not None and last is not None
+    await turn.reply(await _declare_leave(turn, nurse, args, now))
+
+
+async def _declare_leave(turn: Turn, nurse: Nurse, args: list[str], now: datetime) -> Reply:
+    span = leave_span(args, _today(turn, now))
+    if isinstance(span, str):
+        return Reply(turn.tr("nurse.leave.bad_date", text=span[:40]))
     rules = await load_rules(turn.session, turn.config, turn.clinic_id, now)
     result = await nurse_visits.declare_leave(
-        turn.session, rules, nurse, turn.require_account(), first, last, now
+        turn.session, rules, nurse, turn.require_account(), *span, now
     )
     if result.refusal is not None:
-        await turn.reply(Reply(turn.tr(result.refusal, **result.params)))
-        return
-    await turn.reply(render.leave_saved(turn.tr, result.saved, result.already, result.skipped))
+        return Reply(turn.tr(result.refusal, **result.params))
+    return render.leave_saved(turn.tr, result.saved, result.already, result.skipped)
 
 
 # --- heads: plan now -------------------------------------------------------------------------
 
 
-async def plan_now(update: Update, context: HomecareContext) -> None:
-    """/rencana [hari_ini | DATE]: queue a planning run; the worker reports back when done."""
-    turn = context.turn
-    now = utcnow()
-    today = _today(turn, now)
-    rules = await load_rules(turn.session, turn.config, turn.clinic_id, now)
-    args = list(context.args or [])
+def _plan_day(turn: Turn, args: list[str], rules: BookingRules, today: date) -> date | Reply:
+    """The day /rencana asks for (none: the next working day), or the reply that refuses it."""
     if not args:
         day = today + timedelta(days=1)
         for _ in range(366):
@@ -560,14 +550,23 @@ async def plan_now(update: Update, context: HomecareContext) -> None:
     else:
         parsed = parse_day(args[0], today)
         if parsed is None or len(args) > 1:
-            await turn.reply(Reply(turn.tr("nurse.rencana_bad_date", text=" ".join(args)[:40])))
-            return
+            return Reply(turn.tr("nurse.rencana_bad_date", text=" ".join(args)[:40]))
         day = parsed
     if day < today:
-        await turn.reply(Reply(turn.tr("nurse.rencana_past")))
-        return
+        return Reply(turn.tr("nurse.rencana_past"))
     if not is_working_day(rules, day):
-        await turn.reply(Reply(turn.tr("nurse.rencana_closed", day=render.day_label(turn.tr, day))))
+        return Reply(turn.tr("nurse.rencana_closed", day=render.day_label(turn.tr, day)))
+    return day
+
+
+async def plan_now(update: Update, context: HomecareContext) -> None:
+    """/rencana [hari_ini | DATE]: queue a planning run; the worker reports back when done."""
+    turn = context.turn
+    now = utcnow()
+    rules = await load_rules(turn.session, turn.config, turn.clinic_id, now)
+    day = _plan_day(turn, list(context.args or []), rules, _today(turn, now))
+    if isinstance(day, Reply):
+        await turn.reply(day)
         return
     await planning.enqueue(
         turn.session,

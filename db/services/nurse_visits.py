@@ -211,6 +211,42 @@ def can_complete(visit: Visit) -> bool:
     return visit.status == S.ARRIVED.value
 
 
+def stale(visit: Visit) -> ActionResult:
+    """The button no longer fits the visit's status (someone else moved it)."""
+    return ActionResult(
+        refusal="nurse.stale_status",
+        key_params={"status": f"visit.status.{visit.status}", "reason": "visit.error.not_allowed"},
+    )
+
+
+def check_completable(config: Config, visit: Visit, now: datetime) -> ActionResult | None:
+    """ "Selesai" fits on the visit's day, once she has arrived."""
+    return check_today(config, visit, now) or (None if can_complete(visit) else stale(visit))
+
+
+_BEFORE_ARRIVAL = (S.SCHEDULED.value, S.CONFIRMED.value, S.ON_THE_WAY.value)
+
+
+def check_not_home(config: Config, visit: Visit, now: datetime) -> ActionResult | None:
+    """ "Tidak di rumah" fits until she has finished, on the visit's day."""
+    if visit.status not in (*_BEFORE_ARRIVAL, S.ARRIVED.value):
+        return stale(visit)
+    return check_today(config, visit, now)
+
+
+def check_cannot_come(visit: Visit) -> ActionResult | None:
+    """ "Tidak bisa datang" fits until she has arrived, on any day (asking is harmless)."""
+    return None if visit.status in _BEFORE_ARRIVAL else stale(visit)
+
+
+def check_replan(config: Config, visit: Visit, now: datetime) -> ActionResult | None:
+    """Carrying out "tidak bisa datang": a visit of a past day is not re-planned."""
+    refused = check_cannot_come(visit)
+    if refused is None and visit.day < now.astimezone(config.clinic.tz).date():
+        return check_today(config, visit, now) or stale(visit)
+    return refused
+
+
 async def complete(
     session: AsyncSession,
     config: Config,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.handlers.nurse import parse_day, split_note
+from bot.handlers.nurse_input import parse_day, split_note
 from bot.render.route_map import MAX_WAYPOINTS, MapPoint, directions_url, route_links, route_png
 from db.services.planning import (
     DayFacts,
