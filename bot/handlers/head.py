@@ -25,7 +25,7 @@ from bot.messages import Reply
 from bot.render import head as render
 from bot.render.common import plain
 from bot.turn import HomecareContext, Turn
-from db.models import Account, Invite, Nurse
+from db.models import Account, Invite, Nurse, Visit
 from db.services import access, audit, board, invites, staff, visit_log
 from db.services.accounts import roles_of
 from db.types import utcnow
@@ -240,11 +240,25 @@ async def _with_filter(
     else:
         return None
     if dim == "n":
-        if number is not None:
-            nurse = await access.head_nurse(turn.session, turn.clinic_id, number)
-            if nurse is None:
-                return None
-        return _replace(state, nurse_id=number)
+        return await _with_nurse(turn, state, number)
+    return _with_listed(turn, state, dim, number)
+
+
+async def _with_nurse(
+    turn: Turn, state: render.LogState, nurse_id: int | None
+) -> render.LogState | None:
+    """Only a nurse of the head's clinic (a forged id finds nothing)."""
+    if nurse_id is not None:
+        nurse = await access.head_nurse(turn.session, turn.clinic_id, nurse_id)
+        if nurse is None:
+            return None
+    return _replace(state, nurse_id=nurse_id)
+
+
+def _with_listed(
+    turn: Turn, state: render.LogState, dim: str, number: int | None
+) -> render.LogState | None:
+    """Status, kelurahan or service: an index into the list the menu showed."""
     limits = {
         "s": len(render.STATUSES),
         "k": len(turn.config.clinic.service_area),
@@ -292,7 +306,7 @@ async def _detail_reply(turn: Turn, visit_id: int, back: tuple[str, int]) -> Rep
     )
     if detail is None:
         return None
-    can = detail.status in staff.REASSIGNABLE and detail.day >= today(turn, now)
+    can = staff.can_reassign(detail.status, detail.day, today(turn, now))
     return render.visit_detail(turn.tr, turn.config, detail, back, can)
 
 
@@ -331,24 +345,15 @@ async def reassign_menu(update: Update, context: HomecareContext) -> None:
     if pressed is None:
         return
     query, visit, packed = pressed.query, pressed.record, pressed.args
-    if visit.status not in staff.REASSIGNABLE or visit.day < today(turn):
+    if not staff.can_reassign(visit.status, visit.day, today(turn)):
         turn.answer(query.id, turn.tr("head.staff_error.not_reassignable"), alert=True)
         return
     choices = await staff.candidates(
         turn.session, turn.clinic_id, visit, _needed_skills(turn, visit.service_type)
     )
-    await edit(
-        turn,
-        query,
-        render.reassign_menu(
-            turn.tr, visit.code, visit.id, packed, [(n.id, n.name, ok) for n, ok in choices]
-        ),
-    )
+    nurses = [(n.id, n.name, ok) for n, ok in choices]
+    await edit(turn, query, render.reassign_menu(turn.tr, visit.code, visit.id, packed, nurses))
     turn.answer(query.id)
-
-
-def _fmt_window(visit: Any) -> str:
-    return f"{visit.window_start:%H:%M}–{visit.window_end:%H:%M}"
 
 
 async def reassign_do(update: Update, context: HomecareContext) -> None:
@@ -365,13 +370,27 @@ async def reassign_do(update: Update, context: HomecareContext) -> None:
     if pressed is None:
         return
     query, visit, (nurse_id, packed) = pressed.query, pressed.record, pressed.args
-    visit_id = visit.id
+    done = await _reassign(turn, query, visit, nurse_id)
+    if done is None:
+        return
+    await _tell_reassigned(turn, done)
+    reply = await _detail_reply(turn, done.visit.id, (packed, 0))
+    if reply is not None:
+        await edit(turn, query, reply)
+    key = "head.reassigned_replanned" if done.replanned else "head.reassigned"
+    turn.answer(query.id, turn.tr(key, nurse=done.new_nurse.name[:40]))
+
+
+async def _reassign(
+    turn: Turn, query: CallbackQuery, visit: Visit, nurse_id: int
+) -> staff.Reassigned | None:
+    """The service decides whether the move is allowed; a refusal is the button's alert."""
     now = utcnow()
     try:
-        done = await staff.reassign(
+        return await staff.reassign(
             turn.session,
             turn.clinic_id,
-            visit_id,
+            visit.id,
             nurse_id,
             _needed_skills(turn, visit.service_type),
             turn.require_account(),
@@ -380,53 +399,18 @@ async def reassign_do(update: Update, context: HomecareContext) -> None:
         )
     except staff.StaffError as exc:
         turn.answer(query.id, turn.tr(f"head.staff_error.{exc.code}"), alert=True)
-        return
-    v = done.visit
-    day = v.day
-    window = _fmt_window(v)
-    first = (done.patient.full_name or "").split(" ")[0] or "—"
-    kel = done.patient.kelurahan or "—"
-    service = turn.config.service(v.service_type)
+        return None
 
-    def to_old(tr: Translator) -> Reply:
-        return Reply(
-            tr("head.reassign_note_old", code=v.code, day=render.day_label(tr, day), window=window)
-        )
 
-    def to_new(tr: Translator) -> Reply:
-        return Reply(
-            tr(
-                "head.reassign_note_new",
-                code=v.code,
-                day=render.day_label(tr, day),
-                window=window,
-                patient=escape(first),
-                kelurahan=escape(kel),
-                service=escape(service.name(tr.language) if service else v.service_type),
-            )
-        )
-
-    nurse_first = done.new_nurse.name.split(" ")[0]
-
-    def to_family(tr: Translator) -> Reply:
-        return Reply(
-            tr(
-                "head.reassign_note_family",
-                day=render.day_label(tr, day),
-                window=window,
-                nurse=escape(nurse_first),
-            )
-        )
-
-    await notify(turn, done.old_account, to_old)
-    await notify(turn, done.new_account, to_new)
+async def _tell_reassigned(turn: Turn, done: staff.Reassigned) -> None:
+    """Both nurses and the family, each in their own language."""
+    config = turn.config
+    await notify(turn, done.old_account, lambda tr: render.reassign_note_old(tr, done))
+    await notify(turn, done.new_account, lambda tr: render.reassign_note_new(tr, config, done))
     for account in done.family:
-        await notify(turn, account, to_family, kind="visit_update")
-    reply = await _detail_reply(turn, v.id, (packed, 0))
-    if reply is not None:
-        await edit(turn, query, reply)
-    key = "head.reassigned_replanned" if done.replanned else "head.reassigned"
-    turn.answer(query.id, turn.tr(key, nurse=done.new_nurse.name[:40]))
+        await notify(
+            turn, account, lambda tr: render.reassign_note_family(tr, done), kind="visit_update"
+        )
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -527,16 +511,7 @@ async def accept_invite(update: Update, context: HomecareContext, payload: str) 
         await turn.reply(plain(turn.tr, f"head.{exc.reason.value}", phone=turn.config.clinic.phone))
         return
     await turn.reply(
-        Reply(
-            turn.tr(
-                "head.invite_welcome",
-                name=escape(accepted.name),
-                role=turn.tr(f"common.roles.{accepted.role}"),
-                clinic=escape(turn.config.clinic.name),
-            )
-            + "\n\n"
-            + turn.tr(f"head.invite_next.{accepted.role}")
-        )
+        render.invite_welcome(turn.tr, accepted.name, accepted.role, turn.config.clinic.name)
     )
     await queue_chat_menu(turn)
     await _tell_inviter(turn, code, accepted)

@@ -34,6 +34,11 @@ REASSIGNABLE = frozenset({"scheduled", "confirmed"})
 OPEN_ASSIGNED = ("scheduled", "confirmed", "on_the_way", "arrived")
 
 
+def can_reassign(status: str, day: date, today: date) -> bool:
+    """A head may move a visit to another nurse before it starts, from today on."""
+    return status in REASSIGNABLE and day >= today
+
+
 class StaffError(Exception):
     """A refused change; `code` is the locale key's last part (``head.staff_error.<code>``)."""
 
@@ -406,7 +411,7 @@ async def reassign(
     visit = await access.head_visit(session, clinic_id, visit_id)
     if visit is None:
         raise StaffError("unknown_visit")
-    if visit.status not in REASSIGNABLE or visit.day < today:
+    if not can_reassign(visit.status, visit.day, today):
         raise StaffError("not_reassignable")
     new = await _nurse(session, clinic_id, nurse_id)
     if not new.active:

@@ -5,7 +5,7 @@ One module per part; the public names are re-exported here for the many callers.
 
 from __future__ import annotations
 
-from bot.render.head.audit import audit_entries, invite_ask_name, invite_created
+from bot.render.head.audit import audit_entries, invite_ask_name, invite_created, invite_welcome
 from bot.render.head.board import board
 from bot.render.head.common import (
     SEX,
@@ -31,7 +31,16 @@ from bot.render.head.reports import (
     report_chart,
     report_text,
 )
-from bot.render.head.staff import confirm_active, leave_days, leave_kinds, nurse_card, staff_list
+from bot.render.head.staff import (
+    confirm_active,
+    leave_days,
+    leave_kinds,
+    nurse_card,
+    reassign_note_family,
+    reassign_note_new,
+    reassign_note_old,
+    staff_list,
+)
 from bot.render.head.visit_log import (
     DATE_PRESETS,
     LogState,
@@ -61,12 +70,16 @@ __all__ = [
     "filter_menu",
     "invite_ask_name",
     "invite_created",
+    "invite_welcome",
     "leave_days",
     "leave_kinds",
     "log_list",
     "nurse_card",
     "period_label",
     "reassign_menu",
+    "reassign_note_family",
+    "reassign_note_new",
+    "reassign_note_old",
     "report_buttons",
     "report_chart",
     "report_text",

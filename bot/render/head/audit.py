@@ -50,3 +50,16 @@ def audit_entries(
             + f" · <code>{escape(e.subject)}</code>"
         )
     return Reply(fit_lines(lines, tr))
+
+
+def invite_welcome(tr: Translator, name: str, role: str, clinic: str) -> Reply:
+    return Reply(
+        tr(
+            "head.invite_welcome",
+            name=escape(name),
+            role=tr(f"common.roles.{role}"),
+            clinic=escape(clinic),
+        )
+        + "\n\n"
+        + tr(f"head.invite_next.{role}")
+    )

@@ -9,8 +9,9 @@ from html import escape
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
-from bot.render.head.common import day_label, skill_word
-from db.services.staff import LeaveLine, NurseSummary
+from bot.render.head.common import day_label, service_name, skill_word
+from db.services.staff import LeaveLine, NurseSummary, Reassigned
+from homecare.config import Config
 
 
 def staff_list(tr: Translator, nurses: Sequence[NurseSummary]) -> Reply:
@@ -140,4 +141,44 @@ def leave_kinds(tr: Translator, nurse_id: int, name: str, day: date, kinds: Sequ
             ),
             (Button(tr("head.back"), data=encode("hv", nurse_id)),),
         ),
+    )
+
+
+# --- a visit moved to another nurse: who hears what --------------------------------------------
+
+
+def _window(done: Reassigned) -> str:
+    return f"{done.visit.window_start:%H:%M}–{done.visit.window_end:%H:%M}"
+
+
+def reassign_note_old(tr: Translator, done: Reassigned) -> Reply:
+    v = done.visit
+    return Reply(
+        tr("head.reassign_note_old", code=v.code, day=day_label(tr, v.day), window=_window(done))
+    )
+
+
+def reassign_note_new(tr: Translator, config: Config, done: Reassigned) -> Reply:
+    v = done.visit
+    return Reply(
+        tr(
+            "head.reassign_note_new",
+            code=v.code,
+            day=day_label(tr, v.day),
+            window=_window(done),
+            patient=escape((done.patient.full_name or "").split(" ")[0] or "—"),
+            kelurahan=escape(done.patient.kelurahan or "—"),
+            service=service_name(config, v.service_type, tr.language),
+        )
+    )
+
+
+def reassign_note_family(tr: Translator, done: Reassigned) -> Reply:
+    return Reply(
+        tr(
+            "head.reassign_note_family",
+            day=day_label(tr, done.visit.day),
+            window=_window(done),
+            nurse=escape(done.new_nurse.name.split(" ")[0]),
+        )
     )
