@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -21,7 +21,6 @@ from bot.messages import Reply, to_payload
 from bot.render import head as render
 from bot.render.common import plain
 from bot.turn import HomecareContext, Turn
-from db.models import Account, AccountRole
 from db.services import audit, exports, outbox, reports
 from db.types import utcnow
 from homecare.config import Config
@@ -105,39 +104,21 @@ async def send_weekly_reports(hc: Homecare, now: datetime | None = None) -> list
     period = reports.last_complete_week(today_)
     ids: list[int] = []
     async with hc.db.transaction() as session:
-        heads = list(
-            await session.scalars(
-                select(Account)
-                .join(AccountRole, AccountRole.account_id == Account.id)
-                .where(
-                    AccountRole.clinic_id == hc.clinic_id,
-                    AccountRole.role.in_(("head", "admin")),
-                    Account.deleted_at.is_(None),
-                )
-                .order_by(Account.id)
-                .distinct()
-            )
-        )
+        heads = await reports.report_readers(session, hc.clinic_id)
         if not heads:
             return []
         report = await reports.build(session, hc.clinic_id, period, tz)
         for account in heads:
             tr = Translator(account.language)
-            calls = report_messages(tr, hc.config, report, today_, account.chat_id)
-            for i, (method, payload, attachment) in enumerate(calls):
-                row = await outbox.queue(
-                    session,
-                    chat_id=account.chat_id,
-                    method=method,
-                    payload=payload,
-                    kind="weekly_report",
-                    clinic_id=hc.clinic_id,
-                    account_id=account.id,
-                    dedupe_key=f"weekly-report:{hc.clinic_id}:{period.token()}:{account.id}:{i}",
-                    attachment=attachment,
-                )
-                if row is not None:
-                    ids.append(row.id)
+            ids += await outbox.queue_calls(
+                session,
+                report_messages(tr, hc.config, report, today_, account.chat_id),
+                chat_id=account.chat_id,
+                kind="weekly_report",
+                clinic_id=hc.clinic_id,
+                account_id=account.id,
+                dedupe_prefix=f"weekly-report:{hc.clinic_id}:{period.token()}:{account.id}",
+            )
     if ids:
         hc.relay.wake(ids)
         log.info("weekly report %s queued (%d messages)", period.token(), len(ids))
@@ -206,7 +187,11 @@ async def run_export(
         fmt=fmt,
         key=f"export:{turn.update_id}",
     )
-    hc = context.hc
+    _start_after_commit(turn, context.hc, job)
+
+
+def _start_after_commit(turn: Turn, hc: Homecare, job: ExportJob) -> None:
+    """Build the files only once the audit entry is committed (see _EXPORT_TASKS)."""
 
     def after_commit(_session: Any) -> None:
         task = asyncio.get_running_loop().create_task(job.run(hc), name=job.key)
@@ -228,9 +213,24 @@ class ExportJob:
     key: str  # dedupe key prefix: the files are queued once per request
 
     async def run(self, hc: Homecare) -> list[int]:
+        calls = await self._calls(hc)
+        async with hc.db.transaction() as session:
+            ids = await outbox.queue_calls(
+                session,
+                calls,
+                chat_id=self.chat_id,
+                kind="export",
+                clinic_id=self.clinic_id,
+                account_id=self.account_id,
+                dedupe_prefix=self.key,
+            )
+        hc.relay.wake(ids)
+        return ids
+
+    async def _calls(self, hc: Homecare) -> list[tuple[str, dict[str, Any], bytes | None]]:
+        """The files and summary, or a "failed" message: the head hears either way."""
         tr = Translator(self.language)
         c = hc.config.clinic
-        calls: list[tuple[str, dict[str, Any], bytes | None]] = []
         try:
             async with hc.db.read() as session:
                 data = await exports.load(
@@ -240,44 +240,8 @@ class ExportJob:
         except Exception:
             log.exception("export %s failed", self.key)
             reply = plain(tr, "head.export_failed")
-            calls.append(("sendMessage", to_payload(self.chat_id, reply), None))
-        else:
-            for f in result.files:
-                document = {
-                    "chat_id": self.chat_id,
-                    "caption": f.filename,
-                    "__attachment__": {"field": "document", "filename": f.filename},
-                }
-                calls.append(("sendDocument", document, f.content))
-            key = "head.export_done_fhir" if self.fmt == "fhir" else "head.export_done"
-            done = plain(
-                tr,
-                key,
-                count=str(result.visits),
-                encounters=str(result.encounters),
-                skipped=str(result.skipped_no_nik),
-                start=f"{self.start:%d/%m/%Y}",
-                end=f"{self.end:%d/%m/%Y}",
-            )
-            calls.append(("sendMessage", to_payload(self.chat_id, done), None))
-        ids: list[int] = []
-        async with hc.db.transaction() as session:
-            for i, (method, payload, attachment) in enumerate(calls):
-                row = await outbox.queue(
-                    session,
-                    chat_id=self.chat_id,
-                    method=method,
-                    payload=payload,
-                    kind="export",
-                    clinic_id=self.clinic_id,
-                    account_id=self.account_id,
-                    dedupe_key=f"{self.key}:{i}",
-                    attachment=attachment,
-                )
-                if row is not None:
-                    ids.append(row.id)
-        hc.relay.wake(ids)
-        return ids
+            return [("sendMessage", to_payload(self.chat_id, reply), None)]
+        return render.export_messages(tr, self.chat_id, result, self.fmt, self.start, self.end)
 
 
 async def export_command(update: Update, context: HomecareContext) -> None:

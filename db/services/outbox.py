@@ -7,6 +7,7 @@ person who is waiting. Attachments are `StoredFile` rows (`store_file`), erased 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -161,3 +162,33 @@ async def store_file(
     session.add(stored)
     await session.flush()
     return stored
+
+
+async def queue_calls(
+    session: AsyncSession,
+    calls: Sequence[tuple[str, dict[str, Any], bytes | None]],
+    *,
+    chat_id: int,
+    kind: str,
+    clinic_id: int,
+    account_id: int,
+    dedupe_prefix: str,
+) -> list[int]:
+    """`queue` each (method, payload, attachment) in order, keyed `<dedupe_prefix>:<i>`; the ids
+    of the rows added (a call already queued under its key adds none)."""
+    ids: list[int] = []
+    for i, (method, payload, attachment) in enumerate(calls):
+        row = await queue(
+            session,
+            chat_id=chat_id,
+            method=method,
+            payload=payload,
+            kind=kind,
+            clinic_id=clinic_id,
+            account_id=account_id,
+            dedupe_key=f"{dedupe_prefix}:{i}",
+            attachment=attachment,
+        )
+        if row is not None:
+            ids.append(row.id)
+    return ids

@@ -34,7 +34,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import EmergencyReferral, Feedback, Nurse, Patient, Route, Visit
+from db.models import (
+    Account,
+    AccountRole,
+    EmergencyReferral,
+    Feedback,
+    Nurse,
+    Patient,
+    Route,
+    Visit,
+)
 
 COMPLETED = "completed"
 NOT_HOME = "not_home"
@@ -395,3 +404,20 @@ async def load(session: AsyncSession, clinic_id: int, period: Period, tz: ZoneIn
 
 async def build(session: AsyncSession, clinic_id: int, period: Period, tz: ZoneInfo) -> Report:
     return compute(await load(session, clinic_id, period, tz))
+
+
+async def report_readers(session: AsyncSession, clinic_id: int) -> list[Account]:
+    """Who gets the weekly report: the clinic's heads and admins, once each."""
+    return list(
+        await session.scalars(
+            select(Account)
+            .join(AccountRole, AccountRole.account_id == Account.id)
+            .where(
+                AccountRole.clinic_id == clinic_id,
+                AccountRole.role.in_(("head", "admin")),
+                Account.deleted_at.is_(None),
+            )
+            .order_by(Account.id)
+            .distinct()
+        )
+    )

@@ -6,11 +6,14 @@ import io
 from collections.abc import Sequence
 from datetime import date
 from html import escape
+from typing import Any
 
 from bot.callbacks import encode
 from bot.i18n import Translator
-from bot.messages import Button, Reply
+from bot.messages import Button, Reply, to_payload
+from bot.render.common import plain
 from bot.render.head.common import fit_lines, service_name
+from db.services.exports import ExportResult
 from db.services.reports import Period, Report
 from homecare.config import Config
 
@@ -177,3 +180,28 @@ def export_formats(tr: Translator, start: date, end: date) -> Reply:
             ),
         ),
     )
+
+
+def export_messages(
+    tr: Translator, chat_id: int, result: ExportResult, fmt: str, start: date, end: date
+) -> list[tuple[str, dict[str, Any], bytes | None]]:
+    """The Bot API calls that deliver an export: each file as a document, then the summary."""
+    calls: list[tuple[str, dict[str, Any], bytes | None]] = []
+    for f in result.files:
+        document = {
+            "chat_id": chat_id,
+            "caption": f.filename,
+            "__attachment__": {"field": "document", "filename": f.filename},
+        }
+        calls.append(("sendDocument", document, f.content))
+    done = plain(
+        tr,
+        "head.export_done_fhir" if fmt == "fhir" else "head.export_done",
+        count=str(result.visits),
+        encounters=str(result.encounters),
+        skipped=str(result.skipped_no_nik),
+        start=f"{start:%d/%m/%Y}",
+        end=f"{end:%d/%m/%Y}",
+    )
+    calls.append(("sendMessage", to_payload(chat_id, done), None))
+    return calls
