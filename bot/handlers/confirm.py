@@ -12,14 +12,17 @@ reschedule flow (`bot.handlers.patient_visits`, step "rday").
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.callbacks import BadCallback, decode, decode_int
+from bot.callbacks import BadCallback, decode_int
 from bot.handlers import patient_visits
+from bot.handlers.buttons import press
 from bot.handlers.patient_flow import Ctx
 from bot.i18n import Translator
 from bot.messages import Reply
@@ -33,112 +36,150 @@ from db.services.reminders import QuestionState
 from db.types import utcnow
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A press on a reminder that is still open: what each answer works with."""
+
+    turn: Turn
+    query_id: str
+    message: Any
+    visit: Visit
+    account: Account
+    now: datetime
+
+
+def _parse(parts: list[str]) -> tuple[int, int, str]:
+    action = parts[2]
+    if action not in render.ACTIONS:
+        raise BadCallback(action)
+    return decode_int(parts[0]), decode_int(parts[1]), action
+
+
 async def confirm_button(update: Update, context: HomecareContext) -> None:
     turn = context.turn
-    query = update.callback_query
-    assert query is not None
-    tr = turn.tr
-    try:
-        visit_part, day_part, action = decode(query.data, render.CONFIRM_PREFIX, 3)
-        visit_id, day_ordinal = decode_int(visit_part), decode_int(day_part)
-        if action not in render.ACTIONS:
-            raise BadCallback(query.data)
-    except BadCallback:
-        turn.answer(query.id, tr("common.stale_button"))
+    pressed = press(turn, update, render.CONFIRM_PREFIX, 3, _parse)
+    if pressed is None:
         return
+    query, (visit_id, day_ordinal, action) = pressed.query, pressed.args
     account = turn.require_account()
     visit = await access.linked_visit(turn.session, account, turn.clinic_id, visit_id)
     if visit is None:
-        turn.answer(query.id, tr("delivery.confirm.not_yours"))
+        turn.answer(query.id, turn.tr("delivery.confirm.not_yours"))
         return
     now = utcnow()
+    if await _still_open(turn, query.id, query.message, visit, day_ordinal, now):
+        await _ANSWERS[action](_Answer(turn, query.id, query.message, visit, account, now))
+
+
+async def _still_open(
+    turn: Turn, query_id: str, message: Any, visit: Visit, day_ordinal: int, now: datetime
+) -> bool:
+    """The visit is still planned for the asked day and has not begun (else say so)."""
     state = reminder_service.question_state(visit, day_ordinal, turn.config, now)
     if state is QuestionState.STALE:
-        turn.answer(query.id, tr("delivery.confirm.stale"), alert=True)
-        await _edit(turn, query.message, None)
-        return
+        turn.answer(query_id, turn.tr("delivery.confirm.stale"), alert=True)
+        await _edit(turn, message, None)
+        return False
     if state is QuestionState.TOO_LATE:
-        turn.answer(query.id, tr("delivery.confirm.too_late", phone=turn.config.clinic.phone))
-        return
+        phone = turn.config.clinic.phone
+        turn.answer(query_id, turn.tr("delivery.confirm.too_late", phone=phone))
+        return False
+    return True
+
+
+async def _yes(a: _Answer) -> None:
+    turn, visit = a.turn, a.visit
+    await reminder_service.confirm_visit(turn.session, turn.config, visit, a.account, a.now)
+    turn.answer(a.query_id)
+    await _edit(turn, a.message, turn.tr("delivery.confirm.answered_yes"))
     window = (visit.window_start, visit.window_end)
-    if action == render.YES:
-        await reminder_service.confirm_visit(turn.session, turn.config, visit, account, now)
-        turn.answer(query.id)
-        await _edit(turn, query.message, tr("delivery.confirm.answered_yes"))
-        await turn.reply(Reply(render.confirm_text(tr, "thanks", visit.day, window)))
-    elif action == render.NO:
-        turn.answer(query.id)
-        await turn.reply(render.ask_cancel(tr, visit.id, visit.day, window))
-    elif action == render.BACK:
-        turn.answer(query.id)
-        await _edit(turn, query.message, tr("delivery.confirm.kept"), replace=True)
-    elif action == render.CANCEL:
-        await _decline(turn, query.id, query.message, visit, account, now)
-    else:
-        await _reschedule(turn, query.id, visit, account, now)
+    await turn.reply(Reply(render.confirm_text(turn.tr, "thanks", visit.day, window)))
 
 
-async def _decline(
-    turn: Turn, query_id: str, message: Any, visit: Visit, account: Account, now: datetime
-) -> None:
-    tr = turn.tr
+async def _no(a: _Answer) -> None:
+    """Ask once more: a mis-tap must not cancel."""
+    visit = a.visit
+    a.turn.answer(a.query_id)
+    window = (visit.window_start, visit.window_end)
+    await a.turn.reply(render.ask_cancel(a.turn.tr, visit.id, visit.day, window))
+
+
+async def _back(a: _Answer) -> None:
+    a.turn.answer(a.query_id)
+    await _edit(a.turn, a.message, a.turn.tr("delivery.confirm.kept"), replace=True)
+
+
+async def _decline(a: _Answer) -> None:
+    turn, visit, now = a.turn, a.visit, a.now
     item = await my_visits.visit_item(
-        turn.session, turn.config, account.id, turn.clinic_id, visit.id, now
+        turn.session, turn.config, a.account.id, turn.clinic_id, visit.id, now
     )
     if item is None:
-        turn.answer(query_id, tr("delivery.confirm.not_yours"))
+        turn.answer(a.query_id, turn.tr("delivery.confirm.not_yours"))
         return
     # The reason is read by the heads: in the clinic's language.
     reason = Translator("id")("delivery.confirm.decline_reason")
     result = await my_visits.cancel_visit(
-        turn.session, config=turn.config, account=account, item=item, reason=reason, now=now
+        turn.session, config=turn.config, account=a.account, item=item, reason=reason, now=now
     )
     if not result.ok:
         assert result.refusal is not None
-        turn.answer(query_id, tr(result.refusal, **(result.params or {})), alert=True)
+        turn.answer(a.query_id, turn.tr(result.refusal, **(result.params or {})), alert=True)
         return
     await reminder_service.record_declined(turn.session, visit, now)
     # Imported here: the planner's module is large and pulls in the solver.
     from db.services import planning
 
     await planning.on_visit_cancelled(turn.session, visit, now)
-    turn.answer(query_id)
-    text = render.confirm_text(tr, "cancelled", visit.day, (visit.window_start, visit.window_end))
-    await _edit(turn, message, text, replace=True)
+    turn.answer(a.query_id)
+    window = (visit.window_start, visit.window_end)
+    text = render.confirm_text(turn.tr, "cancelled", visit.day, window)
+    await _edit(turn, a.message, text, replace=True)
 
 
-async def _reschedule(
-    turn: Turn, query_id: str, visit: Visit, account: Account, now: datetime
-) -> None:
-    tr = turn.tr
-    phone = turn.config.clinic.phone
+async def _reschedule(a: _Answer) -> None:
+    turn, visit = a.turn, a.visit
     item = await my_visits.visit_item(
-        turn.session, turn.config, account.id, turn.clinic_id, visit.id, now
+        turn.session, turn.config, a.account.id, turn.clinic_id, visit.id, a.now
     )
     if item is None:
-        turn.answer(query_id, tr("delivery.confirm.not_yours"))
+        turn.answer(a.query_id, turn.tr("delivery.confirm.not_yours"))
         return
-    if not item.can_reschedule:
-        turn.answer(query_id, tr("delivery.confirm.cannot_move", phone=phone), alert=True)
-        return
-    service = turn.config.service(visit.service_type)
-    days = (
-        await booking_service.days_for_service(
-            turn.session, turn.config, turn.clinic_id, service, now
-        )
-        if service is not None
-        else []
-    )
-    if not days:
-        turn.answer(query_id, tr("delivery.confirm.no_days", phone=phone), alert=True)
+    refusal = await _cannot_reschedule(turn, item, visit, a.now)
+    if refusal is not None:
+        turn.answer(a.query_id, turn.tr(refusal, phone=turn.config.clinic.phone), alert=True)
         return
     # Enter the family's reschedule flow at its day choice, as /kunjungan_saya would.
     conv = await conversation.begin(
-        turn.session, account.id, patient_visits.FLOW, "rday", {"vid": visit.id}, now
+        turn.session, a.account.id, patient_visits.FLOW, "rday", {"vid": visit.id}, a.now
     )
-    c = Ctx(turn, conv, now, query_id=query_id)
-    turn.answer(query_id)
+    c = Ctx(turn, conv, a.now, query_id=a.query_id)
+    turn.answer(a.query_id)
     await c.say(await patient_visits.prompt(c))
+
+
+async def _cannot_reschedule(
+    turn: Turn, item: my_visits.VisitItem, visit: Visit, now: datetime
+) -> str | None:
+    """The locale key that says why this visit cannot move, or None when there are days."""
+    if not item.can_reschedule:
+        return "delivery.confirm.cannot_move"
+    service = turn.config.service(visit.service_type)
+    if service is None:
+        return "delivery.confirm.no_days"
+    days = await booking_service.days_for_service(
+        turn.session, turn.config, turn.clinic_id, service, now
+    )
+    return None if days else "delivery.confirm.no_days"
+
+
+_ANSWERS: dict[str, Callable[[_Answer], Awaitable[None]]] = {
+    render.YES: _yes,
+    render.NO: _no,
+    render.BACK: _back,
+    render.CANCEL: _decline,
+    render.RESCHEDULE: _reschedule,
+}
 
 
 async def _edit(turn: Turn, message: Any, line: str | None, *, replace: bool = False) -> None:
