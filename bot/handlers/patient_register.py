@@ -9,6 +9,7 @@ flow with where to go instead, and stores nothing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -115,42 +116,50 @@ def _label(c: Ctx) -> str:
     return str(c.data.get("label") or "")
 
 
+# Steps whose question is one line to type: (locale key, offers "skip").
+_TYPED = {
+    "label": ("patient.reg.label", False),
+    "nik": ("patient.reg.nik", True),
+    "address": ("patient.reg.address", False),
+    "rtrw": ("patient.reg.rtrw", False),
+    "landmark": ("patient.reg.landmark", False),
+}
+
+
 async def prompt(c: Ctx) -> Reply:
-    tr, nonce, step = c.tr, c.nonce, c.conv.step
-    for_self = c.data.get("rel") == "self"
+    step = c.conv.step
     if step == "list":
         mine = await my_patients(c.session, c.account.id, c.clinic_id)
         return render.patients_list(
-            tr, nonce, [(m.patient.full_name, m.label, m.is_self) for m in mine]
+            c.tr, c.nonce, [(m.patient.full_name, m.label, m.is_self) for m in mine]
         )
+    if step == "who":
+        return render.who_prompt(c.tr, c.nonce, await _has_self(c))
+    return _step_prompt(c)
+
+
+def _step_prompt(c: Ctx) -> Reply:
+    """The questions that need nothing but the conversation."""
+    tr, nonce, step = c.tr, c.nonce, c.conv.step
+    if step in _TYPED:
+        key, skip = _TYPED[step]
+        return render.text_prompt(tr, nonce, key, skip=skip)
     if step == "consent":
         return render.consent_prompt(tr, render.consent_text(tr, c.config), nonce)
-    if step == "who":
-        return render.who_prompt(tr, nonce, await _has_self(c))
-    if step == "label":
-        return render.text_prompt(tr, nonce, "patient.reg.label")
     if step == "pconsent":
         return render.consent_prompt(tr, render.on_behalf_text(tr, c.config, _label(c)), nonce)
     if step == "name":
-        if for_self:
+        if c.data.get("rel") == "self":
             return render.text_prompt(tr, nonce, "patient.reg.name_self")
         return render.text_prompt(tr, nonce, "patient.reg.name_other", label=_escaped_label(c))
     if step == "phone":
-        return render.phone_prompt(tr, for_self)
+        return render.phone_prompt(tr, c.data.get("rel") == "self")
     if step == "birth":
         return render.birth_prompt(tr)
-    if step == "nik":
-        return render.text_prompt(tr, nonce, "patient.reg.nik", skip=True)
-    if step == "address":
-        return render.text_prompt(tr, nonce, "patient.reg.address")
     if step == "kel":
         return render.kelurahan_prompt(
             tr, nonce, c.config.clinic.service_area, "patient.reg.kelurahan"
         )
-    if step == "rtrw":
-        return render.text_prompt(tr, nonce, "patient.reg.rtrw")
-    if step == "landmark":
-        return render.text_prompt(tr, nonce, "patient.reg.landmark")
     if step == "loc":
         return render.location_prompt(tr)
     return render.reg_summary(tr, nonce, c.data)
@@ -174,42 +183,44 @@ async def _go_label(c: Ctx) -> None:
 
 async def on_button(c: Ctx, action: str, args: list[str]) -> None:
     step = c.conv.step
-    if step == "list" and action == "add":
-        await c.accepted_press()
-        if await _needs_consent(c):
-            await begin(c.turn, c.now, add=True)
-            return
-        await _go_label(c)
-    elif step == "consent" and action in ("ok", "no"):
-        await c.accepted_press()
-        await _account_consent(c, action == "ok")
-    elif step == "who" and action == "me" and not await _has_self(c):
-        await c.accepted_press()
-        await goto(c, "name", rel="self")
-    elif step == "who" and action == "fam":
-        await c.accepted_press()
-        await _go_label(c)
-    elif step == "pconsent" and action in ("ok", "no"):
-        await c.accepted_press()
-        if action == "ok":
-            await goto(c, "name")
-        else:
-            label = _label(c)
-            await c.end()
-            await c.say(render.on_behalf_refused(c.tr, c.config, label))
-    elif step == "nik" and action == "skip":
-        await c.accepted_press()
-        await goto(c, "address", nik=None, sex=None)
-    elif step == "kel" and action == "k" and len(args) == 1:
+    if step == "kel" and action == "k" and len(args) == 1:
         await _kelurahan(c, args[0])
-    elif step == "confirm" and action == "save":
-        await c.accepted_press()
-        await _save(c)
-    elif step == "confirm" and action == "redo":
-        await c.accepted_press()
-        await goto(c, "name", **{k: None for k in PROFILE_KEYS})
-    else:
+        return
+    pressed = _BUTTONS.get((step, action))
+    # "Myself" is offered only while nobody is registered as the account's own patient.
+    if pressed is None or ((step, action) == ("who", "me") and await _has_self(c)):
         c.stale()
+        return
+    await c.accepted_press()
+    await pressed(c)
+
+
+async def _add(c: Ctx) -> None:
+    if await _needs_consent(c):
+        await begin(c.turn, c.now, add=True)
+        return
+    await _go_label(c)
+
+
+async def _on_behalf_refused(c: Ctx) -> None:
+    label = _label(c)
+    await c.end()
+    await c.say(render.on_behalf_refused(c.tr, c.config, label))
+
+
+# (step, action) → what the press does, once its keyboard is taken away.
+_BUTTONS: dict[tuple[str, str], Callable[[Ctx], Awaitable[None]]] = {
+    ("list", "add"): _add,
+    ("consent", "ok"): lambda c: _account_consent(c, True),
+    ("consent", "no"): lambda c: _account_consent(c, False),
+    ("who", "me"): lambda c: goto(c, "name", rel="self"),
+    ("who", "fam"): _go_label,
+    ("pconsent", "ok"): lambda c: goto(c, "name"),
+    ("pconsent", "no"): _on_behalf_refused,
+    ("nik", "skip"): lambda c: goto(c, "address", nik=None, sex=None),
+    ("confirm", "save"): lambda c: _save(c),
+    ("confirm", "redo"): lambda c: goto(c, "name", **{k: None for k in PROFILE_KEYS}),
+}
 
 
 async def _needs_consent(c: Ctx) -> bool:
@@ -260,20 +271,11 @@ async def _save(c: Ctx) -> None:
     if not draft_complete(data):
         await goto(c, "name")
         return
-    relation = "self" if data.get("rel") == "self" else "caregiver"
-    if relation == "self" and await _has_self(c):
-        relation = "caregiver"
-    version = c.config.privacy.consent_version
-    if relation == "self":
-        # Registering oneself is covered by the text the account agreed to: same hash.
-        own = await consent_service.account_consent(c.session, c.account.id, version)
-        if own is None:
-            await begin(c.turn, c.now, then=data.get("then"))
-            return
-        shown_hash, shown_language = own.text_hash, own.language
-    else:
-        shown_hash = str(data.get("pch") or "")
-        shown_language = str(data.get("pcl") or c.turn.language)
+    consented = await _consent_for(c)
+    if consented is None:
+        await begin(c.turn, c.now, then=data.get("then"))
+        return
+    relation, shown_hash, shown_language = consented
     patient = await register_patient(
         c.session,
         account=c.account,
@@ -281,17 +283,35 @@ async def _save(c: Ctx) -> None:
         draft=PatientDraft.from_data(data),
         relation=relation,
         label=data.get("label") if relation == "caregiver" else None,
-        consent_version=version,
+        consent_version=c.config.privacy.consent_version,
         consent_hash=shown_hash,
         language=shown_language,
         now=c.now,
     )
-    then_booking = data.get("then") == "book"
+    await _registered(c, relation, patient.id)
+
+
+async def _consent_for(c: Ctx) -> tuple[str, str, str] | None:
+    """(relation, hash and language of the consent text shown); None when the account's own
+    consent is gone (registration starts over with it)."""
+    relation = "self" if c.data.get("rel") == "self" else "caregiver"
+    if relation == "self" and await _has_self(c):
+        relation = "caregiver"
+    if relation != "self":
+        return relation, str(c.data.get("pch") or ""), str(c.data.get("pcl") or c.turn.language)
+    # Registering oneself is covered by the text the account agreed to: same hash.
+    version = c.config.privacy.consent_version
+    own = await consent_service.account_consent(c.session, c.account.id, version)
+    return None if own is None else (relation, own.text_hash, own.language)
+
+
+async def _registered(c: Ctx, relation: str, patient_id: int) -> None:
+    then_booking = c.data.get("then") == "book"
     who = c.tr("patient.you") if relation == "self" else _label(c)
     await c.end()
-    await c.say(render.registered(c.tr, who, patient.id, then_booking))
+    await c.say(render.registered(c.tr, who, patient_id, then_booking))
     if then_booking:
-        await CONTINUATIONS["book"](c.turn, c.now, patient.id)
+        await CONTINUATIONS["book"](c.turn, c.now, patient_id)
 
 
 # --- typed input -----------------------------------------------------------------------------
@@ -301,18 +321,11 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
     step = c.conv.step
     try:
         if step == "label":
-            changes = read_label(msg)
-            text = render.on_behalf_text(c.tr, c.config, changes["label"])
-            c.advance(
-                "pconsent", pch=consent_service.text_hash(text), pcl=c.turn.language, **changes
-            )
-            await c.say(render.consent_prompt(c.tr, text, c.nonce))
+            await _typed_label(c, msg)
         elif step in TEXT_STEPS:
-            changes = read_text_field(step, msg, c.today, c.data)
-            await goto(c, NEXT[step], **changes)
+            await goto(c, NEXT[step], **read_text_field(step, msg, c.today, c.data))
         elif step == "kel":
-            changes = read_kelurahan_text(msg, c.config.clinic.service_area)
-            await goto(c, NEXT[step], **changes)
+            await goto(c, NEXT[step], **read_kelurahan_text(msg, c.config.clinic.service_area))
         elif step == "loc":
             await _location(c, msg)
         else:
@@ -323,6 +336,14 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
         await c.reject("common.media_not_expected", await prompt(c))
     except NeedButton:
         await c.reject(_button_hint(step), await prompt(c))
+
+
+async def _typed_label(c: Ctx, msg: Incoming) -> None:
+    """Whom the family member registers; the on-behalf consent names them."""
+    changes = read_label(msg)
+    text = render.on_behalf_text(c.tr, c.config, changes["label"])
+    c.advance("pconsent", pch=consent_service.text_hash(text), pcl=c.turn.language, **changes)
+    await c.say(render.consent_prompt(c.tr, text, c.nonce))
 
 
 def _button_hint(step: str) -> str:
