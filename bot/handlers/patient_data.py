@@ -6,7 +6,7 @@ Staff accounts may export their data; their deletion goes through the clinic hea
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 from bot.handlers.patient_fields import (
@@ -20,7 +20,7 @@ from bot.handlers.patient_flow import Ctx, Incoming, int_arg
 from bot.messages import Reply
 from bot.render import patient as render
 from bot.turn import Turn
-from db.services import audit, conversation
+from db.services import conversation
 from db.services import data_rights as rights_service
 from db.services.patients import MyPatient, apply_correction, my_patient, my_patients
 
@@ -82,7 +82,12 @@ async def prompt(c: Ctx) -> Reply:
         p = chosen.patient
         who = render.who_in_sentence(tr, p.full_name, chosen.label, chosen.is_self)
         return render.fix_field(tr, nonce, who, _profile(chosen))
-    field = str(c.data.get("field"))
+    return _value_prompt(c, chosen)
+
+
+def _value_prompt(c: Ctx, chosen: MyPatient) -> Reply:
+    """Step "fixv": the new value of the chosen field, asked the way registration asks it."""
+    tr, nonce, field = c.tr, c.nonce, str(c.data.get("field"))
     if field == "kel":
         return render.kelurahan_prompt(
             tr, nonce, c.config.clinic.service_area, "patient.data.fix_value"
@@ -106,70 +111,32 @@ async def goto(c: Ctx, step: str, **changes: object) -> None:
 
 
 async def on_button(c: Ctx, action: str, args: list[str]) -> None:
-    step = c.conv.step
-    if step == "menu" and action == "ex":
-        await c.accepted_press()
-        await _export(c)
-    elif step == "menu" and action == "fx":
-        mine = await my_patients(c.session, c.account.id, c.clinic_id)
-        if not mine:
-            c.answer("patient.data.nothing_to_fix")
-            return
-        await c.accepted_press()
-        if len(mine) == 1:
-            await goto(c, "fixf", pid=mine[0].patient.id)
-        else:
-            await goto(c, "fixp")
-    elif step == "menu" and action == "del":
-        await c.accepted_press()
-        if _is_staff(c):
-            await c.end()
-            await c.say(Reply(c.tr("patient.data.staff_no_delete")))
-        else:
-            await goto(c, "delete")
-    elif step == "fixp" and action == "p":
-        picked = await my_patient(c.session, c.account.id, c.clinic_id, int_arg(args))
-        if picked is None:
-            c.not_yours()
-            return
-        await c.accepted_press()
-        await goto(c, "fixf", pid=picked.patient.id)
-    elif step == "fixf" and action == "f" and len(args) == 1 and args[0] in render.FIELDS:
-        await c.accepted_press()
-        await goto(c, "fixv", field=args[0])
-    elif step == "fixv" and action == "k" and c.data.get("field") == "kel" and len(args) == 1:
-        await _kelurahan(c, args[0])
-    elif step == "fixv" and action == "skip" and c.data.get("field") == "nik":
-        await c.accepted_press()
-        await _apply(c, (None, None))
-    elif step == "delete" and action == "delok":
-        await c.accepted_press()
-        await _delete(c)
-    else:
+    pressed = _button(c, action, args)
+    if pressed is None:
         c.stale()
+        return
+    await pressed(c, args)
 
 
-async def _export(c: Ctx) -> None:
-    data = await rights_service.export(c.session, c.account, c.clinic_id)
-    await audit.append(
-        c.session,
-        clinic_id=c.clinic_id,
-        actor_account_id=c.account.id,
-        actor_role="self",
-        action=audit.EXPORT,
-        subject=f"data_saya:account:{c.account.id}",
-        at=c.now,
-    )
+def _button(c: Ctx, action: str, args: list[str]) -> _Press | None:
+    """What the press does in this step, or None when it does not belong here."""
+    step, field = c.conv.step, c.data.get("field")
+    if step == "fixf" and action == "f" and not (len(args) == 1 and args[0] in render.FIELDS):
+        return None
+    if step == "fixv" and action == "k" and not (field == "kel" and len(args) == 1):
+        return None
+    if step == "fixv" and action == "skip" and field != "nik":
+        return None
+    return _BUTTONS.get((step, action))
+
+
+async def _export(c: Ctx, args: list[str]) -> None:
+    await c.accepted_press()
+    data = await rights_service.export_own(c.session, c.account, c.clinic_id, c.now)
     await c.end()
-    stamp = c.now.astimezone(c.config.clinic.tz).strftime("%Y%m%d")
-    text = render.export_document(c.tr, c.config, data, c.now).encode("utf-8")
-    machine = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
     chat_id = c.turn.chat_id
     assert chat_id is not None
-    for body, name, caption in (
-        (text, f"data-saya-{stamp}.txt", render.export_caption(c.tr, c.config)),
-        (machine, f"data-saya-{stamp}.json", c.tr("patient.export.caption_json")),
-    ):
+    for body, name, caption in render.export_files(c.tr, c.config, data, c.now):
         await c.turn.call(
             "sendDocument",
             {
@@ -183,6 +150,66 @@ async def _export(c: Ctx) -> None:
             account_id=c.account.id,
             attachment=body,
         )
+
+
+async def _fix(c: Ctx, args: list[str]) -> None:
+    """One patient: straight to its fields; several: which one first."""
+    mine = await my_patients(c.session, c.account.id, c.clinic_id)
+    if not mine:
+        c.answer("patient.data.nothing_to_fix")
+        return
+    await c.accepted_press()
+    if len(mine) == 1:
+        await goto(c, "fixf", pid=mine[0].patient.id)
+    else:
+        await goto(c, "fixp")
+
+
+async def _ask_delete(c: Ctx, args: list[str]) -> None:
+    """Staff accounts are deleted through the clinic head, not here."""
+    await c.accepted_press()
+    if _is_staff(c):
+        await c.end()
+        await c.say(Reply(c.tr("patient.data.staff_no_delete")))
+    else:
+        await goto(c, "delete")
+
+
+async def _pick(c: Ctx, args: list[str]) -> None:
+    picked = await my_patient(c.session, c.account.id, c.clinic_id, int_arg(args))
+    if picked is None:
+        c.not_yours()
+        return
+    await c.accepted_press()
+    await goto(c, "fixf", pid=picked.patient.id)
+
+
+async def _field(c: Ctx, args: list[str]) -> None:
+    await c.accepted_press()
+    await goto(c, "fixv", field=args[0])
+
+
+async def _skip_nik(c: Ctx, args: list[str]) -> None:
+    await c.accepted_press()
+    await _apply(c, (None, None))
+
+
+async def _confirm_delete(c: Ctx, args: list[str]) -> None:
+    await c.accepted_press()
+    await _delete(c)
+
+
+_Press = Callable[[Ctx, list[str]], Awaitable[None]]
+_BUTTONS: dict[tuple[str, str], _Press] = {
+    ("menu", "ex"): _export,
+    ("menu", "fx"): _fix,
+    ("menu", "del"): _ask_delete,
+    ("fixp", "p"): _pick,
+    ("fixf", "f"): _field,
+    ("fixv", "k"): lambda c, args: _kelurahan(c, args[0]),
+    ("fixv", "skip"): _skip_nik,
+    ("delete", "delok"): _confirm_delete,
+}
 
 
 async def _kelurahan(c: Ctx, arg: str) -> None:
@@ -237,19 +264,7 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
         await c.say(Reply(c.tr("patient.data.nothing_to_fix")))
         return
     try:
-        if field == "loc":
-            if msg.kind == "text" and msg.text.strip().casefold() in _skip_words():
-                await _apply(c, (None, None))
-                return
-            loc = read_location(msg)
-            await _apply(c, (loc["lat"], loc["lon"]))
-            return
-        p = chosen.patient
-        known = {
-            "nik": p.nik,
-            "birth": p.birth_date.isoformat() if isinstance(p.birth_date, date) else None,
-        }
-        changes = read_text_field(field, msg, c.today, known)
+        value = _typed_value(field, msg, chosen, c.today)
     except InvalidInput as exc:
         await c.reject(exc.key, await prompt(c))
         return
@@ -260,10 +275,23 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
         hint = "patient.reg.location_hint" if field == "loc" else "patient.press_button"
         await c.reject(hint, await prompt(c))
         return
-    if field == "nik":
-        await _apply(c, (changes["nik"], changes["sex"]))
-    else:
-        await _apply(c, changes[field])
+    await _apply(c, value)
+
+
+def _typed_value(field: str, msg: Incoming, chosen: MyPatient, today: date) -> object:
+    """The corrected value `apply_correction` takes; raises as the patient_fields readers do."""
+    if field == "loc":
+        if msg.kind == "text" and msg.text.strip().casefold() in _skip_words():
+            return (None, None)
+        loc = read_location(msg)
+        return (loc["lat"], loc["lon"])
+    p = chosen.patient
+    known = {
+        "nik": p.nik,
+        "birth": p.birth_date.isoformat() if isinstance(p.birth_date, date) else None,
+    }
+    changes = read_text_field(field, msg, today, known)
+    return (changes["nik"], changes["sex"]) if field == "nik" else changes[field]
 
 
 def _skip_words() -> set[str]:

@@ -31,7 +31,7 @@ from db.models import (
     Visit,
     VisitStatusChange,
 )
-from db.services import conversation
+from db.services import audit, conversation
 from db.services.consent import withdraw_all
 from db.services.my_visits import tell_staff
 from db.services.patients import Notes, my_patients
@@ -160,6 +160,23 @@ async def export(session: AsyncSession, account: Account, clinic_id: int) -> dic
         ],
         "patients": patients_out,
     }
+
+
+async def export_own(
+    session: AsyncSession, account: Account, clinic_id: int, now: datetime
+) -> dict[str, Any]:
+    """/data_saya's copy: `export`, with the audit entry that the person took it."""
+    data = await export(session, account, clinic_id)
+    await audit.append(
+        session,
+        clinic_id=clinic_id,
+        actor_account_id=account.id,
+        actor_role="self",
+        action=audit.EXPORT,
+        subject=f"data_saya:account:{account.id}",
+        at=now,
+    )
+    return data
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ from bot.render.patient.data_rights import (
     deleted,
     export_caption,
     export_document,
+    export_files,
     fix_field,
 )
 from bot.render.patient.feedback import feedback_comment, feedback_request
@@ -134,6 +135,7 @@ __all__ = [
     "emergency",
     "export_caption",
     "export_document",
+    "export_files",
     "feedback_comment",
     "feedback_request",
     "fix_field",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from html import escape
@@ -177,3 +178,16 @@ def export_document(tr: Translator, config: Config, data: Mapping[str, Any], now
 
 def export_caption(tr: Translator, config: Config) -> str:
     return tr("patient.export.caption", clinic=escape(config.clinic.name))
+
+
+def export_files(
+    tr: Translator, config: Config, data: Mapping[str, Any], now: datetime
+) -> list[tuple[bytes, str, str]]:
+    """(content, file name, caption) of /data_saya's copy: readable text, then JSON."""
+    stamp = now.astimezone(config.clinic.tz).strftime("%Y%m%d")
+    text = export_document(tr, config, data, now).encode("utf-8")
+    machine = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+    return [
+        (text, f"data-saya-{stamp}.txt", export_caption(tr, config)),
+        (machine, f"data-saya-{stamp}.json", tr("patient.export.caption_json")),
+    ]
