@@ -95,21 +95,7 @@ async def _days(c: Ctx, item: visits_service.VisitItem) -> list[date]:
 async def prompt(c: Ctx) -> Reply:
     tr, nonce, step = c.tr, c.nonce, c.conv.step
     if step == "list":
-        mine = await visits_service.list_visits(
-            c.session, c.config, c.account.id, c.clinic_id, c.now
-        )
-        upcoming = [
-            (
-                i.visit,
-                _who(c, i),
-                i.can_cancel,
-                i.can_reschedule,
-                await _nurse_name(c, i.visit.nurse_id),
-            )
-            for i in mine.upcoming
-        ]
-        past = [(i.visit, _who(c, i), await _nurse_name(c, i.visit.nurse_id)) for i in mine.past]
-        return render.my_visits(tr, nonce, c.config, upcoming, past)
+        return await _list_prompt(c)
     item = await _item(c)
     if item is None:
         return Reply(tr("patient.visits.closed"))
@@ -128,6 +114,22 @@ async def prompt(c: Ctx) -> Reply:
         return render.choose_window(tr, nonce, day, windows, _windows(c))
     window = TimeWindow.parse(str(c.data["win"]))
     return render.move_summary(tr, nonce, item.visit, day, window)
+
+
+async def _list_prompt(c: Ctx) -> Reply:
+    mine = await visits_service.list_visits(c.session, c.config, c.account.id, c.clinic_id, c.now)
+    upcoming = [
+        (
+            i.visit,
+            _who(c, i),
+            i.can_cancel,
+            i.can_reschedule,
+            await _nurse_name(c, i.visit.nurse_id),
+        )
+        for i in mine.upcoming
+    ]
+    past = [(i.visit, _who(c, i), await _nurse_name(c, i.visit.nurse_id)) for i in mine.past]
+    return render.my_visits(c.tr, c.nonce, c.config, upcoming, past)
 
 
 async def goto(c: Ctx, step: str, **changes: object) -> None:
@@ -254,6 +256,10 @@ async def _move(c: Ctx) -> None:
         await c.end()
         await c.say(render.moved(c.tr, item.visit))
         return
+    await _move_refused(c, result)
+
+
+async def _move_refused(c: Ctx, result: visits_service.ChangeResult) -> None:
     params = result.params or {}
     if result.refusal and result.refusal.startswith("booking.refused."):
         # The day filled up meanwhile: pick again.
