@@ -124,6 +124,12 @@ async def prompt(c: Ctx) -> Reply:
         return render.danger_question(tr, nonce, signs[q], q + 1, len(signs), who)
     if step == "complaint":
         return render.complaint_prompt(tr, nonce)
+    return await _slot_prompt(c, service)
+
+
+async def _slot_prompt(c: Ctx, service: ServiceType) -> Reply:
+    """Day, window, then the summary to confirm; an unanswered earlier one is asked first."""
+    tr, nonce, step = c.tr, c.nonce, c.conv.step
     day = _day(c)
     if step == "day" or day is None:
         days = await _days(c, service)
@@ -204,26 +210,31 @@ async def _danger(c: Ctx, yes: bool) -> None:
         return
     await c.accepted_press()
     if yes:
-        mine = await my_patient(c.session, c.account.id, c.clinic_id, int(c.data["pid"]))
-        await c.end()
-        await c.say(render.emergency(c.tr, c.config))
-        if mine is not None:
-            await booking_service.record_emergency(
-                c.session,
-                config=c.config,
-                clinic_id=c.clinic_id,
-                account=c.account,
-                patient=mine.patient,
-                service_code=str(c.data.get("svc") or "") or None,
-                signs=[signs[q].code],
-                now=c.now,
-                notes=c.notes,
-            )
+        await _emergency(c, signs[q].code)
         return
     if q + 1 < len(signs):
         await goto(c, "danger", q=q + 1)
     else:
         await goto(c, "complaint")
+
+
+async def _emergency(c: Ctx, sign: str) -> None:
+    """A "yes": the emergency message at once; the referral is recorded and heads alerted."""
+    mine = await my_patient(c.session, c.account.id, c.clinic_id, int(c.data["pid"]))
+    await c.end()
+    await c.say(render.emergency(c.tr, c.config))
+    if mine is not None:
+        await booking_service.record_emergency(
+            c.session,
+            config=c.config,
+            clinic_id=c.clinic_id,
+            account=c.account,
+            patient=mine.patient,
+            service_code=str(c.data.get("svc") or "") or None,
+            signs=[sign],
+            now=c.now,
+            notes=c.notes,
+        )
 
 
 def _refusal_key(decision: BookingDecision) -> tuple[str, dict[str, str]]:
@@ -291,6 +302,10 @@ async def _confirm(c: Ctx) -> None:
         now=c.now,
     )
     await c.accepted_press()
+    await _booked(c, outcome, service)
+
+
+async def _booked(c: Ctx, outcome: booking_service.BookingOutcome, service: ServiceType) -> None:
     if outcome.visit is not None:
         await c.end()
         await c.say(render.booked(c.tr, outcome.visit, await _who(c), service))
