@@ -401,8 +401,8 @@ class Relay:
     async def _deliver(self, item: Item) -> Outcome:
         row_id = item.due.id
         try:
-            async with self.hc.db.transaction() as session:
-                claimed = await store.claim(session, row_id, utcnow())
+            # Grouped: the claims of messages going out together share one commit.
+            claimed = await self.hc.db.grouped(lambda s: store.claim(s, row_id, utcnow()))
         except Exception as exc:
             log.warning("outbox: could not claim row %s (%s); later", row_id, exc)
             return Outcome(done=False, delay=2.0)
@@ -544,8 +544,7 @@ class Relay:
         delay = 0.5
         while True:
             try:
-                async with self.hc.db.transaction() as session:
-                    await fn(session, *args, **kw)
+                await self.hc.db.grouped(lambda s: fn(s, *args, **kw))
                 return
             except Exception:
                 if self._stopping.is_set():

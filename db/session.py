@@ -10,15 +10,18 @@ SQLite needs care to be safe under concurrent writers:
   waits by sleeping (1, 2, 5 … 100 ms), so a busy relay and intake contending for the write lock
   spent most of their time asleep (bench/intake.py: 30 updates/s). Other processes (the CLI
   beside a running bot) still wait through `busy_timeout`.
+
+`grouped` runs small independent writes that arrive together (the relay's claim and mark of
+each message) in one transaction: one BEGIN and COMMIT for many (group commit).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
@@ -30,6 +33,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from db.models import Base
+
+T = TypeVar("T")
+Write = Callable[[AsyncSession], Awaitable[Any]]
 
 WRITE_WAIT_S = 30.0  # how long a writer waits for SQLite's one write lock
 _WRITE = "homecare_write"
@@ -87,6 +93,8 @@ class Database:
         # SQLite has one writer at a time: queue this process's writers here (see docstring).
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._writer: asyncio.Task[Any] | None = None
+        self._group: list[tuple[Write, asyncio.Future[Any]]] = []
+        self._group_task: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -117,6 +125,51 @@ class Database:
         finally:
             self._writer = None
             self._write_lock.release()
+
+    async def grouped(self, write: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`write(session)` in a write transaction shared with the other grouped writes queued
+        meanwhile; returns once that transaction has committed. Writes must be independent of
+        each other: when the shared transaction fails, each runs again alone, so one bad write
+        fails only its own caller."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._group.append((write, future))
+        if self._group_task is None or self._group_task.done():
+            self._group_task = asyncio.create_task(self._commit_groups(), name="db-group-commit")
+        return await future
+
+    async def _commit_groups(self) -> None:
+        while self._group:
+            batch: list[tuple[Write, asyncio.Future[Any]]] = []
+            try:
+                async with self.transaction() as session:
+                    # Taken after the write lock: everything queued while we waited goes too.
+                    batch, self._group = self._group, []
+                    results = [await write(session) for write, _ in batch]
+            except BaseException as exc:
+                if not isinstance(exc, Exception):  # cancelled: no caller may wait forever
+                    for _, future in [*batch, *self._group]:
+                        if not future.done():
+                            future.cancel()
+                    raise
+                if not batch:  # no transaction at all (database down): each caller hears it
+                    batch, self._group = self._group, []
+                await self._one_by_one(batch)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():  # the caller may have given up meanwhile
+                    future.set_result(result)
+
+    async def _one_by_one(self, batch: list[tuple[Write, asyncio.Future[Any]]]) -> None:
+        for write, future in batch:
+            try:
+                async with self.transaction() as session:
+                    result = await write(session)
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                if not future.done():
+                    future.set_result(result)
 
     async def create_all(self) -> None:
         """Create tables from the models (tests); production runs `homecare db upgrade`."""

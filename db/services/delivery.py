@@ -138,21 +138,43 @@ async def recover(session: AsyncSession) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+_CLAIMED_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.chat_id,
+    OutboxMessage.account_id,
+    OutboxMessage.method,
+    OutboxMessage.payload,
+    OutboxMessage.attachment,
+    OutboxMessage.file_id,
+    OutboxMessage.attempts,
+    OutboxMessage.uncertain,
+    OutboxMessage.template,
+    OutboxMessage.params,
+)
+
+
 async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | None:
     """Mark the row `sending` (committed by the caller before the request goes out).
 
-    None when it is no longer pending, or has expired (then it is marked so).
+    None when it is no longer pending, or has expired (then it is marked so). One UPDATE …
+    RETURNING, not an ORM load and flush: the relay claims every message it sends.
     """
-    row = await session.get(OutboxMessage, row_id)
-    if row is None or row.status != "pending":
+    row = (
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.status == "pending",
+                or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
+            )
+            .values(status="sending", attempts=OutboxMessage.attempts + 1)
+            .returning(*_CLAIMED_COLUMNS),
+            execution_options={"synchronize_session": False},
+        )
+    ).one_or_none()
+    if row is None:
+        await _expire(session, row_id, now)
         return None
-    if row.expires_at is not None and now >= row.expires_at:
-        row.status = "expired"
-        row.last_error = "expired before it could be sent"
-        await _settled(session, row)
-        return None
-    row.status = "sending"
-    row.attempts += 1
     language = None
     if row.account_id is not None:
         language = await session.scalar(
@@ -160,7 +182,11 @@ async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | 
         )
     attachment, filename = row.attachment, None
     if row.file_id is not None:
-        stored = await session.get(StoredFile, row.file_id)
+        stored = (
+            await session.execute(
+                select(StoredFile.data, StoredFile.filename).where(StoredFile.id == row.file_id)
+            )
+        ).one_or_none()
         if stored is not None:
             attachment, filename = stored.data, stored.filename
     return Claimed(
@@ -176,6 +202,17 @@ async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | 
         language=language,
         filename=filename,
     )
+
+
+async def _expire(session: AsyncSession, row_id: int, now: datetime) -> None:
+    """A row not claimed: if it is pending but past `expires_at`, it is useless now."""
+    row = await session.get(OutboxMessage, row_id)
+    if row is None or row.status != "pending":
+        return
+    if row.expires_at is not None and now >= row.expires_at:
+        row.status = "expired"
+        row.last_error = "expired before it could be sent"
+        await _settled(session, row)
 
 
 async def _settled(session: AsyncSession, row: OutboxMessage) -> None:
@@ -206,12 +243,13 @@ async def release(session: AsyncSession, row_id: int) -> None:
 async def mark_sent(
     session: AsyncSession, row_id: int, message_id: int | None, now: datetime
 ) -> None:
-    await session.execute(
+    file_id = await session.scalar(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
         .values(status="sent", sent_at=now, telegram_message_id=message_id, last_error=None)
+        .returning(OutboxMessage.file_id),
+        execution_options={"synchronize_session": False},
     )
-    file_id = await session.scalar(select(OutboxMessage.file_id).where(OutboxMessage.id == row_id))
     if file_id is not None:
         row = await session.get(OutboxMessage, row_id)
         assert row is not None

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Clinic
 from db.session import Database
@@ -112,3 +113,36 @@ async def test_writers_queue_in_process_and_another_process_still_waits(
 async def writer_on(db: Database, code: str) -> None:
     async with db.transaction() as s:
         s.add(Clinic(code=code, name=code, timezone="UTC"))
+
+
+async def test_grouped_writes_share_a_commit_and_fail_alone(database: Database) -> None:
+    """Writes queued together commit together; a failing one fails only its own caller."""
+    sessions: list[AsyncSession] = []  # kept alive, so identities are not reused
+
+    async def add(code: str) -> str:
+        async def write(s: AsyncSession) -> str:
+            sessions.append(s)
+            s.add(Clinic(code=code, name=code, timezone="UTC"))
+            await s.flush()
+            return code
+
+        return await database.grouped(write)
+
+    async def broken(s: AsyncSession) -> None:
+        sessions.append(s)
+        raise ValueError("this write is wrong")
+
+    results = await asyncio.gather(
+        add("g1"), add("g2"), database.grouped(broken), add("g3"), return_exceptions=True
+    )
+    assert results[:2] == ["g1", "g2"] and results[3] == "g3"
+    assert isinstance(results[2], ValueError)
+    # First try: one transaction, up to the failure; then each write of the group alone.
+    first = sessions[0]
+    assert sessions[1] is first and sessions[2] is first
+    alone = sessions[3:]
+    assert len(alone) == 4 and all(x is not first for x in alone)
+    assert len({id(x) for x in alone}) == 4
+    async with database.read() as s:
+        codes = set(await s.scalars(select(Clinic.code)))
+    assert {"g1", "g2", "g3"} <= codes
