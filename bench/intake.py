@@ -1,6 +1,7 @@
 """Intake benchmark: homecare's updates/s beside a bare PTB echo bot on the same sandbox.
 
-    python bench/intake.py [--users 400] [--rounds 3] [--database-url URL] [--profile]
+    python bench/intake.py [--users 400] [--rounds 3] [--latency-ms 0,100]
+                           [--database-url URL] [--profile]
 
 `--users` sandbox users each send one message per round, all at once (the sandbox queues the
 whole round before the bot's next getUpdates). The round ends when every user has the bot's
@@ -8,15 +9,20 @@ answer. Updates/s of a round = users / (last answer − round queued). Round 1 i
 (homecare creates the account), later rounds are known people.
 
 * **echo** — the bare python-telegram-bot echo bot of PTB's examples: ``Application`` with its
-  own updater polling, one ``MessageHandler`` that answers with ``reply_text``.
+  own updater polling, one ``MessageHandler`` that answers with ``reply_text``; PTB's default
+  handles one update at a time.
+* **echo, concurrent_updates** — the same with ``concurrent_updates(True)``.
 * **homecare** — the bot as built by ``build_application``: every update stored in the inbox
   before it is handled, the handler's reply written to the outbox as an intent, the relay
   renders and sends it. The message is ``/help`` (a real command with a real answer).
 
 The sandbox runs in a child process (Telegram on another machine) with its limits *off*, and
 homecare's relay is configured with no pacing, so the figure is what the intake can do, not
-Telegram's 30 messages/s (bench/interactive.py measures that). Ratio = homecare / echo per
-round; the target is ≥ 0.9. Written to bench/results/intake.md.
+Telegram's 30 messages/s (bench/interactive.py measures that). `--latency-ms` runs everything
+once per network round trip: 0 is loopback (pure CPU: the echo bots store nothing, homecare
+commits every update and every message twice), 100 ms is nearer what a bot in Makassar sees of
+Telegram's servers. Ratio = homecare / each echo bot per round. Written to
+bench/results/intake.md.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ from db.session import Database  # noqa: E402
 from homecare.config import Config  # noqa: E402
 
 TOKEN = "123456789:BENCH-token-for-the-sandbox-000"
+CONCURRENT_ECHO = "echo, concurrent_updates"
+BOTS = ("echo", CONCURRENT_ECHO, "homecare")
 RESULTS = ROOT / "bench" / "results" / "intake.md"
 PROFILE = ROOT / "bench" / "results" / "intake-profile.txt"
 
@@ -60,10 +68,10 @@ PROFILE = ROOT / "bench" / "results" / "intake-profile.txt"
 # --- the users (child process, with the sandbox) ----------------------------------------------
 
 
-async def drive(conn: Connection, users: int, rounds: int, message: str) -> None:
+async def drive(conn: Connection, users: int, rounds: int, message: str, latency_s: float) -> None:
     from sandbox.server import SandboxServer
 
-    server = SandboxServer()  # limits and faults off
+    server = SandboxServer(latency_s=latency_s)  # limits and faults off
     await server.start()
     records = [
         server.control.create({"name": f"u{i:05d}", "started": True})[0] for i in range(users)
@@ -94,9 +102,9 @@ async def drive(conn: Connection, users: int, rounds: int, message: str) -> None
     await server.stop()
 
 
-def driver_main(conn: Connection, users: int, rounds: int, message: str) -> None:
+def driver_main(conn: Connection, users: int, rounds: int, message: str, latency_s: float) -> None:
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(drive(conn, users, rounds, message))
+    asyncio.run(drive(conn, users, rounds, message, latency_s))
 
 
 # --- the bots (this process) ------------------------------------------------------------------
@@ -108,8 +116,9 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 class EchoBot:
-    def __init__(self, base_url: str) -> None:
-        self.app = Application.builder().token(TOKEN).base_url(base_url).build()
+    def __init__(self, base_url: str, concurrent: bool = False) -> None:
+        builder = Application.builder().token(TOKEN).base_url(base_url)
+        self.app = builder.concurrent_updates(concurrent).build()
         self.app.add_handler(MessageHandler(filters.TEXT, echo))
 
     async def start(self) -> None:
@@ -157,6 +166,7 @@ class HomecareBot:
 @dataclasses.dataclass
 class Result:
     name: str
+    latency_ms: float
     seconds: list[float]
     sent: int
 
@@ -164,18 +174,22 @@ class Result:
         return users / self.seconds[r]
 
 
-async def one_run(name: str, args: argparse.Namespace, url: str) -> Result:
+async def one_run(name: str, args: argparse.Namespace, url: str, latency_ms: float) -> Result:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     message = "/help" if name == "homecare" else "halo, ini pesan dari keluarga"
     proc = ctx.Process(
-        target=driver_main, args=(child, args.users, args.rounds, message), daemon=True
+        target=driver_main,
+        args=(child, args.users, args.rounds, message, latency_ms / 1000),
+        daemon=True,
     )
     proc.start()
     loop = asyncio.get_running_loop()
     hello = await loop.run_in_executor(None, parent.recv)
     bot: EchoBot | HomecareBot = (
-        HomecareBot(hello["base_url"], url) if name == "homecare" else EchoBot(hello["base_url"])
+        HomecareBot(hello["base_url"], url)
+        if name == "homecare"
+        else EchoBot(hello["base_url"], concurrent=name == CONCURRENT_ECHO)
     )
     await bot.start()
     profiler = cProfile.Profile() if args.profile and name == "homecare" else None
@@ -225,36 +239,45 @@ async def one_run(name: str, args: argparse.Namespace, url: str) -> Result:
         ),
         flush=True,
     )
-    return Result(name, seconds, sent)
+    return Result(name, latency_ms, seconds, sent)
 
 
 def table(results: list[Result], users: int) -> str:
     rounds = len(results[0].seconds)
-    header = ["bot", *(f"round {r + 1} updates/s" for r in range(rounds)), "later rounds mean"]
-    rows = []
-    for res in results:
+    header = [
+        "round trip",
+        "bot",
+        *(f"round {r + 1} updates/s" for r in range(rounds)),
+        "later rounds mean",
+    ]
+
+    def later_mean(res: Result) -> float:
         later = [res.rate(users, r) for r in range(1, rounds)] or [res.rate(users, 0)]
-        rows.append(
-            [
-                res.name,
-                *(f"{res.rate(users, r):.0f}" for r in range(rounds)),
-                f"{statistics.mean(later):.0f}",
-            ]
-        )
-    if len(results) == 2:
-        base, ours = results
+        return statistics.mean(later)
 
-        def later_mean(res: Result) -> float:
-            later = [res.rate(users, r) for r in range(1, rounds)] or [res.rate(users, 0)]
-            return statistics.mean(later)
-
-        rows.append(
-            [
-                "ratio homecare / echo",
-                *(f"{ours.rate(users, r) / base.rate(users, r):.2f}×" for r in range(rounds)),
-                f"{later_mean(ours) / later_mean(base):.2f}×",
-            ]
-        )
+    rows = []
+    n = len(BOTS)
+    for group in (results[k : k + n] for k in range(0, len(results), n)):
+        rtt = f"{group[0].latency_ms:g} ms"
+        for res in group:
+            rows.append(
+                [
+                    rtt,
+                    res.name,
+                    *(f"{res.rate(users, r):.0f}" for r in range(rounds)),
+                    f"{later_mean(res):.0f}",
+                ]
+            )
+        ours = group[-1]
+        for base in group[:-1]:
+            rows.append(
+                [
+                    rtt,
+                    f"ratio homecare / {base.name}",
+                    *(f"{ours.rate(users, r) / base.rate(users, r):.2f}×" for r in range(rounds)),
+                    f"{later_mean(ours) / later_mean(base):.2f}×",
+                ]
+            )
     return aligned_table(header, rows)
 
 
@@ -264,14 +287,25 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--profile", action="store_true", help="cProfile homecare's run")
+    parser.add_argument(
+        "--latency-ms",
+        default="0,100",
+        help="network round trips to Telegram to run at, comma-separated (0: loopback)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in ("echo", "homecare"):
-            url = args.database_url or f"sqlite+aiosqlite:///{tmp}/intake.db"
-            print(f"{name}: {args.users} users × {args.rounds} rounds …", flush=True)
-            results.append(await one_run(name, args, url))
+    latencies = [float(x) for x in args.latency_ms.split(",") if x.strip()]
+    for latency_ms in latencies:
+        for name in BOTS:
+            with tempfile.TemporaryDirectory() as tmp:
+                url = args.database_url or f"sqlite+aiosqlite:///{tmp}/intake.db"
+                print(
+                    f"{name}: {args.users} users × {args.rounds} rounds, "
+                    f"round trip {latency_ms:g} ms …",
+                    flush=True,
+                )
+                results.append(await one_run(name, args, url, latency_ms))
     title = (
         f"Intake: {args.users} users send one message each per round, all at once; sandbox "
         f"limits off, homecare's relay unpaced; "
