@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import BadCallback, decode, decode_id, decode_int
+from bot.callbacks import BadCallback, decode_id, decode_int
 from bot.guard import GUARD, allowed, key_of
 from bot.handlers import (
     patient_booking,
@@ -26,6 +26,7 @@ from bot.handlers import (
     patient_register,
     patient_visits,
 )
+from bot.handlers.buttons import press
 from bot.handlers.patient_flow import Ctx, Flow, incoming, parse_step_callback
 from bot.messages import Reply
 from bot.render import patient as render
@@ -161,28 +162,16 @@ async def on_step_button(update: Update, context: HomecareContext) -> None:
     query = update.callback_query
     assert query is not None
     now = utcnow()
-    account = turn.require_account()
+    pressed = await _step_press(turn, query, now)
+    if pressed is None:
+        return
+    conv, action, args = pressed
     message = query.message
-    if message is not None and message.chat.id != account.chat_id:
-        turn.answer(query.id, turn.tr("common.not_your_button"))
-        return
-    try:
-        nonce, action, args = parse_step_callback(query.data)
-    except BadCallback:
-        turn.answer(query.id, turn.tr("common.stale_button"))
-        return
-    conv = await _live(turn, now)
-    if conv is None or conv.nonce != nonce:
-        turn.answer(query.id, turn.tr("common.stale_button"))
-        return
     c = Ctx(
         turn, conv, now, query_id=query.id, turn_message_id=message.message_id if message else None
     )
     if action == "q":
-        await c.accepted_press()
-        key = QUIT_KEYS.get((conv.flow, conv.step))
-        await c.end()
-        await turn.reply(Reply(turn.tr(key)) if key else render.quit_done(turn.tr))
+        await _quit_step(c)
     else:
         try:
             await FLOWS[conv.flow].on_button(c, action, args)
@@ -191,24 +180,54 @@ async def on_step_button(update: Update, context: HomecareContext) -> None:
     c.answer()
 
 
-async def on_feedback_button(update: Update, context: HomecareContext) -> None:
-    turn = context.turn
-    query = update.callback_query
-    assert query is not None
+async def _step_press(
+    turn: Turn, query: CallbackQuery, now: datetime
+) -> tuple[Conversation, str, list[str]] | None:
+    """(conversation, action, args) of a step button pressed in the person's own chat, for the
+    step they are in; otherwise the press is answered here and None returned."""
+    message = query.message
+    if message is not None and message.chat.id != turn.require_account().chat_id:
+        turn.answer(query.id, turn.tr("common.not_your_button"))
+        return None
     try:
-        visit_part, rating_part = decode(query.data, render.FEEDBACK_PREFIX, 2)
-        visit_id, rating = decode_int(visit_part), decode_int(rating_part)
-        if not 1 <= rating <= 5:
-            raise BadCallback(query.data)
+        nonce, action, args = parse_step_callback(query.data)
     except BadCallback:
         turn.answer(query.id, turn.tr("common.stale_button"))
+        return None
+    conv = await _live(turn, now)
+    if conv is None or conv.nonce != nonce:
+        turn.answer(query.id, turn.tr("common.stale_button"))
+        return None
+    return conv, action, args
+
+
+async def _quit_step(c: Ctx) -> None:
+    await c.accepted_press()
+    key = QUIT_KEYS.get((c.conv.flow, c.conv.step))
+    await c.end()
+    await c.turn.reply(Reply(c.tr(key)) if key else render.quit_done(c.tr))
+
+
+def _rating(parts: list[str]) -> tuple[int, int]:
+    rating = decode_int(parts[1])
+    if not 1 <= rating <= 5:
+        raise BadCallback(parts[1])
+    return decode_int(parts[0]), rating
+
+
+async def on_feedback_button(update: Update, context: HomecareContext) -> None:
+    turn = context.turn
+    pressed = press(turn, update, render.FEEDBACK_PREFIX, 2, _rating)
+    if pressed is None:
         return
+    query, (visit_id, rating) = pressed.query, pressed.args
     refusal = await patient_feedback.rate(turn, utcnow(), visit_id, rating)
     if refusal is not None:
         turn.answer(query.id, turn.tr(refusal))
         return
     message = query.message
     if message is not None and turn.chat_id is not None:
+        # One rating per visit: the buttons go.
         await turn.call(
             "editMessageReplyMarkup",
             {

@@ -29,12 +29,21 @@ async def rate(turn: Turn, now: datetime, visit_id: int, rating: int) -> str | N
         rating=rating,
         now=now,
     )
-    if outcome is RatingOutcome.NOT_YOURS:
-        return "common.not_your_button"
-    if outcome is RatingOutcome.ALREADY:
-        return "patient.feedback.already"
-    if outcome is RatingOutcome.NOT_DONE:
-        return "patient.feedback.not_done"
+    refusal = _REFUSALS.get(outcome)
+    if refusal is None:
+        await _thank(turn, now, visit_id, rating)
+    return refusal
+
+
+_REFUSALS = {
+    RatingOutcome.NOT_YOURS: "common.not_your_button",
+    RatingOutcome.ALREADY: "patient.feedback.already",
+    RatingOutcome.NOT_DONE: "patient.feedback.not_done",
+}
+
+
+async def _thank(turn: Turn, now: datetime, visit_id: int, rating: int) -> None:
+    account = turn.require_account()
     current = await conversation.load(turn.session, account.id)
     idle = current is not None and conversation.is_idle(
         current, now, turn.config.schedule.conversation_idle_min
@@ -47,7 +56,6 @@ async def rate(turn: Turn, now: datetime, visit_id: int, rating: int) -> str | N
         await turn.reply(render.feedback_comment(turn.tr, conv.nonce, rating))
     else:
         await turn.reply(Reply(turn.tr("patient.feedback.thanks", rating=str(rating))))
-    return None
 
 
 async def prompt(c: Ctx) -> Reply:
