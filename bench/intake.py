@@ -69,10 +69,23 @@ PROFILE = ROOT / "bench" / "results" / "intake-profile.txt"
 
 
 async def drive(conn: Connection, users: int, rounds: int, message: str, latency_s: float) -> None:
+    from sandbox.policy import Fault
     from sandbox.server import SandboxServer
 
-    server = SandboxServer(latency_s=latency_s)  # limits and faults off
+    server = SandboxServer()  # limits off
     await server.start()
+    if latency_s > 0:  # the network to Telegram, as bench/interactive.py holds it
+        server.faults.configure(
+            [
+                Fault(
+                    kind="stall",
+                    methods=frozenset({"*"}),
+                    stall_seconds=latency_s,
+                    stall_then="answer",
+                    probability=1.0,
+                )
+            ]
+        )
     records = [
         server.control.create({"name": f"u{i:05d}", "started": True})[0] for i in range(users)
     ]

@@ -15,7 +15,6 @@ down never waits for a ``getUpdates`` timeout.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from copy import deepcopy
@@ -42,8 +41,6 @@ class SandboxServer:
     any well-formed token. ``limits``/``faults``: initial rate limits and fault rules (also the
     state ``POST /control/reset`` returns to). ``seed`` seeds fault injection. ``clock`` is the
     monotonic clock of the rate limiter (inject a fake one to refill buckets without sleeping).
-    ``latency_s`` delays every Bot API answer by one network round trip (Telegram is far away:
-    benchmarks compare bots at a realistic distance, not only on loopback).
     """
 
     def __init__(
@@ -58,10 +55,8 @@ class SandboxServer:
         bot_username: str = "homecare_sandbox_bot",
         bot_first_name: str = "Homecare (sandbox)",
         clock: Callable[[], float] = time.monotonic,
-        latency_s: float = 0.0,
     ) -> None:
         self.host = host
-        self.latency_s = latency_s
         self._requested_port = port
         self._initial_limits = limits or RateLimits()
         self._initial_faults = list(faults or [])
@@ -93,17 +88,12 @@ class SandboxServer:
         app = web.Application(client_max_size=MAX_REQUEST_BODY)
         app.add_routes(
             [
-                web.route("*", "/bot{token}/{method}", self._bot_api),
+                web.route("*", "/bot{token}/{method}", self.botapi.handle),
                 web.get("/file/bot{token}/{path:.+}", self.botapi.handle_file),
                 *self.control.routes(),
             ]
         )
         return app
-
-    async def _bot_api(self, request: web.Request) -> web.StreamResponse:
-        if self.latency_s > 0:
-            await asyncio.sleep(self.latency_s)
-        return await self.botapi.handle(request)
 
     async def start(self) -> None:
         """Bind and serve; ``port=0`` picks a free port (see :attr:`port`)."""
