@@ -126,22 +126,71 @@ def test_parameters_round_trip_with_dates_and_times() -> None:
         encode_params({"visit": object()})
 
 
-def _template_keys_in(tree: ast.AST) -> set[str]:
+def _strings(expr: ast.expr | None) -> set[str]:
+    """String constants an expression can evaluate to (`a if c else b`, `x or y` included)."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        return {expr.value}
+    if isinstance(expr, ast.IfExp):
+        return _strings(expr.body) | _strings(expr.orelse)
+    if isinstance(expr, ast.BoolOp):
+        return set().union(*(_strings(v) for v in expr.values))
+    return set()
+
+
+def _template_positions(trees: list[ast.AST]) -> dict[str, int]:
+    """Functions taking a `template` parameter positionally: name → its index."""
+    positions: dict[str, int] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                names = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+                if "template" in names:
+                    positions[node.name] = names.index("template")
+    return positions
+
+
+def _template_keys_in(tree: ast.AST, positions: dict[str, int] | None = None) -> set[str]:
+    """Keys given as `template=...`, positionally to a function with a `template` parameter,
+    or assigned to a variable named `template` (a key chosen in a branch counts too)."""
+    positions = positions or {}
     keys: set[str] = set()
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.keyword)
-            and node.arg == "template"
-            and isinstance(node.value, ast.Constant)
-            and isinstance(node.value.value, str)
-        ):
-            keys.add(node.value.value)
+        if isinstance(node, ast.keyword) and node.arg == "template":
+            keys |= _strings(node.value)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "template" for t in targets):
+                keys |= _strings(node.value)
+        elif isinstance(node, ast.Call):
+            f = node.func
+            name = (
+                f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            )
+            at = positions.get(name)
+            if at is not None and len(node.args) > at:
+                keys |= _strings(node.args[at])
     return keys
 
 
+def test_template_keys_are_found_in_branches_too() -> None:
+    tree = ast.parse(
+        "template = 'a.b' if x else 'a.c'\n"
+        "if y:\n    template = 'a.d'\n"
+        "tell(s, template=template)\n"
+        "tell(s, template='a.e' if z else 'a.f')\n"
+        "def tell_heads(session, clinic, template, params): ...\n"
+        "m.tell_heads(s, 1, 'a.g', {})\n"
+    )
+    keys = _template_keys_in(tree, _template_positions([tree]))
+    assert keys == {"a.b", "a.c", "a.d", "a.e", "a.f", "a.g"}
+
+
 def test_every_intent_the_services_record_has_a_template() -> None:
+    trees = [ast.parse(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "db").rglob("*.py"))]
+    positions = _template_positions(trees)
     used: set[str] = set()
-    for path in sorted((ROOT / "db").rglob("*.py")):
-        used |= _template_keys_in(ast.parse(path.read_text(encoding="utf-8")))
+    for tree in trees:
+        used |= _template_keys_in(tree, positions)
     assert used, "no service records an intent"
     assert used <= set(TEMPLATES), sorted(used - set(TEMPLATES))
+    assert set(TEMPLATES) <= used, f"templates no service records: {sorted(set(TEMPLATES) - used)}"
