@@ -142,10 +142,6 @@ def guarded(callback: Callback) -> Callback:
     @functools.wraps(callback)
     async def wrapper(update: Update, context: HomecareContext) -> Any:
         turn = context.turn
-        deleted = turn.account is not None and turn.account.deleted_at is not None
-        if deleted and key != "bot.handlers.start.start":
-            # After a deletion request nothing is processed except /start (register anew).
-            return None
         if turn.account is not None:
             verdict = context.hc.flood.check(turn.account.id)
             if verdict != "ok":
@@ -154,6 +150,15 @@ def guarded(callback: Callback) -> Callback:
                 if update.callback_query is not None:
                     turn.answer(update.callback_query.id)
                 return None
+        deleted = turn.account is not None and turn.account.deleted_at is not None
+        if deleted and key != "bot.handlers.start.start":
+            # After a deletion request nothing is processed except /start (register anew); the
+            # person is told so rather than met with silence.
+            if update.callback_query is not None:
+                turn.answer(update.callback_query.id, turn.tr("common.after_deletion"))
+            else:
+                await turn.reply(plain(turn.tr, "common.after_deletion"))
+            return None
         if not allowed(turn.roles, key):
             if update.callback_query is not None:
                 turn.answer(update.callback_query.id, turn.tr("common.not_allowed"))

@@ -43,7 +43,19 @@ FLOWS: dict[str, Flow] = {
     for m in (patient_register, patient_booking, patient_visits, patient_feedback, patient_data)
 }
 # Quitting these steps says something more specific than "cancelled".
-QUIT_KEYS = {("p.visits", "reason"): "patient.visits.kept"}
+# What "quit" says where nothing was cancelled: the visit list only closes; leaving a cancel or
+# reschedule half-way leaves the visit as it was.
+QUIT_KEYS = {
+    ("p.data", "menu"): "patient.closed",
+    ("p.data", "fixp"): "patient.closed",
+    ("p.data", "fixf"): "patient.closed",
+    ("p.reg", "list"): "patient.closed",
+    ("p.visits", "list"): "patient.visits.list_closed",
+    ("p.visits", "reason"): "patient.visits.kept",
+    ("p.visits", "rday"): "patient.visits.kept",
+    ("p.visits", "rwin"): "patient.visits.kept",
+    ("p.visits", "rconfirm"): "patient.visits.kept",
+}
 
 
 async def _live(turn: Turn, now: datetime) -> Conversation | None:

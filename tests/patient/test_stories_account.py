@@ -98,7 +98,7 @@ async def test_data_export_sends_a_readable_document_and_json(
         "📄 Lihat semua data saya",
         "✏️ Perbaiki data",
         "🗑 Hapus data saya",
-        "✖ Batal",
+        "✖ Tutup",
     ]
     await nai.press("📄 Lihat semua data saya")
     readable, machine = await expect(nai, 2)
@@ -176,7 +176,7 @@ async def test_staff_may_export_their_data_but_not_delete_it_in_the_bot(
     kepala = await head_user(client)
     await kepala.send("/data_saya")
     menu = await last(kepala)
-    assert menu.button_texts == ["📄 Lihat semua data saya", "✖ Batal"]
+    assert menu.button_texts == ["📄 Lihat semua data saya", "✖ Tutup"]
     await kepala.press("📄 Lihat semua data saya")
     readable, _ = await expect(kepala, 2)
     assert readable.document is not None
@@ -224,9 +224,11 @@ async def test_deletion_request_removes_identity_keeps_logistics_and_stops_proce
     assert all(lk.revoked_at is not None for lk in await rows(app, PatientLink))
     note = await kepala.wait_message()
     assert "(data dihapus)" in note.plain_text and "Daeng" not in note.plain_text
-    # Processing has stopped: commands get no answer and change nothing.
+    # Processing has stopped: commands are answered politely and change nothing.
     await nai.send("/kunjungan_saya")
-    await nai.send("/start")  # /start alone is answered: it offers to register anew
+    polite = await last(nai)
+    assert polite.plain_text == t("id", "common.after_deletion")
+    await nai.send("/start")  # /start is handled: it offers to register anew
     again = await last(nai)
     assert "Persetujuan penggunaan data" in again.plain_text
     assert await rows(app, Conversation, Conversation.account_id == account.id) != []

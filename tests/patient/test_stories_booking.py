@@ -215,7 +215,7 @@ async def test_cancel_with_a_reason_gives_the_place_back_and_tells_the_head(
     code = f"{visit.code[:3]}-{visit.code[3:]}"
     assert "Kunjungan mendatang" in listing.plain_text
     assert "Status: Menunggu jadwal perawat" in listing.plain_text
-    assert listing.button_texts == [f"📅 Ubah {code}", f"✖ Batalkan {code}", "✖ Batal"]
+    assert listing.button_texts == [f"📅 Ubah {code}", f"✖ Batalkan {code}", "✖ Tutup"]
     await nai.press(f"✖ Batalkan {code}")
     ask = await last(nai)
     assert ask.button_texts == [

@@ -50,7 +50,8 @@ async def test_consent_refused_stores_nothing_and_says_how_to_get_care(
     assert consent.button_texts == ["✅ Setuju", "Tidak setuju"]
     await ani.press("Tidak setuju")
     refused = await last(ani)
-    assert "Tidak ada data Anda yang kami simpan" in refused.plain_text
+    # It says exactly what is kept: the account row the bot needs to answer, nothing else.
+    assert "Yang tercatat hanya nomor akun Telegram" in refused.plain_text
     assert app.config.clinic.phone in refused.plain_text
     assert "112 / 119" in refused.plain_text
     account = await account_of(app, ani.id)

@@ -46,8 +46,9 @@ def cb(nonce: str, action: str, *args: str | int) -> str:
     return encode(STEP_PREFIX, nonce, action, *args)
 
 
-def quit_row(tr: Translator, nonce: str) -> tuple[Button, ...]:
-    return (Button(tr("patient.quit"), data=cb(nonce, "q")),)
+def quit_row(tr: Translator, nonce: str, label: str = "patient.quit") -> tuple[Button, ...]:
+    """The step's way out. A list that only shows things is closed ("Tutup"), not "cancelled"."""
+    return (Button(tr(label), data=cb(nonce, "q")),)
 
 
 def with_hint(tr: Translator, hint_key: str | None, reply: Reply, **params: str) -> Reply:

@@ -24,7 +24,7 @@ def data_menu(tr: Translator, nonce: str, can_fix: bool, can_delete: bool) -> Re
         rows.append((Button(tr("patient.data.fix_btn"), data=cb(nonce, "fx")),))
     if can_delete:
         rows.append((Button(tr("patient.data.delete_btn"), data=cb(nonce, "del")),))
-    rows.append(quit_row(tr, nonce))
+    rows.append(quit_row(tr, nonce, "patient.close"))
     return Reply(tr("patient.data.menu"), buttons=tuple(rows))
 
 

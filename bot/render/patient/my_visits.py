@@ -94,7 +94,7 @@ def my_visits(
             )
         )
     if rows:
-        rows.append(quit_row(tr, nonce))
+        rows.append(quit_row(tr, nonce, "patient.visits.close"))
     return Reply("\n\n".join(parts), buttons=tuple(rows))
 
 
@@ -155,7 +155,7 @@ def move_summary(
         ),
         buttons=(
             (Button(tr("patient.visits.move_confirm"), data=cb(nonce, "go")),),
-            quit_row(tr, nonce),
+            quit_row(tr, nonce, "patient.visits.keep_as_is"),
         ),
     )
 

@@ -142,5 +142,8 @@ def patients_list(
         lines = [tr("patient.patients.none")]
     return Reply(
         "\n".join(lines),
-        buttons=((Button(tr("patient.patients.add"), data=cb(nonce, "add")),), quit_row(tr, nonce)),
+        buttons=(
+            (Button(tr("patient.patients.add"), data=cb(nonce, "add")),),
+            quit_row(tr, nonce, "patient.close"),
+        ),
     )
