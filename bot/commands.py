@@ -29,6 +29,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("minta_kunjungan", FAMILY),
     Command("kunjungan_saya", FAMILY),
     Command("pasien", FAMILY),
+    Command("batal", FAMILY),
     Command("jadwal", NURSE),
     Command("besok", NURSE),
     Command("cuti", NURSE),

@@ -148,3 +148,12 @@ async def test_a_stale_close_press_after_deletion_is_answered(
     press = await nai.press_forged(menu.buttons[-1].callback_data or "", message_id=menu.message_id)
     assert await answer_of(nai, press) == t("id", "common.after_deletion")
     await no_failures(app)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_help_and_the_menu_name_batal(app: HomecareApp, client: Any, language: str) -> None:
+    ani = await user(client, "ani", language=language)
+    await ani.send("/help")
+    help_text = (await last(ani)).plain_text
+    assert f"/batal — {t(language, 'commands.batal')}" in help_text
+    assert ("batal", t(language, "commands.batal")) in await ani.commands()
