@@ -19,7 +19,7 @@ from typing import Any
 from telegram import Update
 
 from bot.render.common import plain
-from bot.turn import HomecareContext
+from bot.turn import HomecareContext, Turn
 
 EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin"})
 FAMILY = frozenset({"guest", "patient", "caregiver"})
@@ -134,6 +134,14 @@ def allowed(roles: frozenset[str], key: str) -> bool:
     return bool(GUARD[key] & effective_roles(roles))
 
 
+async def _refuse(turn: Turn, update: Update, key: str) -> None:
+    """Say `key` where the person will see it: the button's answer, or a message."""
+    if update.callback_query is not None:
+        turn.answer(update.callback_query.id, turn.tr(key))
+    else:
+        await turn.reply(plain(turn.tr, key))
+
+
 def guarded(callback: Callback) -> Callback:
     key = key_of(callback)
     if key not in GUARD:
@@ -154,16 +162,10 @@ def guarded(callback: Callback) -> Callback:
         if deleted and key != "bot.handlers.start.start":
             # After a deletion request nothing is processed except /start (register anew); the
             # person is told so rather than met with silence.
-            if update.callback_query is not None:
-                turn.answer(update.callback_query.id, turn.tr("common.after_deletion"))
-            else:
-                await turn.reply(plain(turn.tr, "common.after_deletion"))
+            await _refuse(turn, update, "common.after_deletion")
             return None
         if not allowed(turn.roles, key):
-            if update.callback_query is not None:
-                turn.answer(update.callback_query.id, turn.tr("common.not_allowed"))
-            else:
-                await turn.reply(plain(turn.tr, "common.not_allowed"))
+            await _refuse(turn, update, "common.not_allowed")
             return None
         return await callback(update, context)
 

@@ -42,7 +42,6 @@ FLOWS: dict[str, Flow] = {
     m.FLOW: m  # type: ignore[misc]
     for m in (patient_register, patient_booking, patient_visits, patient_feedback, patient_data)
 }
-# Quitting these steps says something more specific than "cancelled".
 # What "quit" says where nothing was cancelled: the visit list only closes; leaving a cancel or
 # reschedule half-way leaves the visit as it was.
 QUIT_KEYS = {

@@ -26,6 +26,16 @@ async def _english(u: Any) -> None:
     await last(u)
 
 
+async def _delete_my_data(u: Any, language: str = "id") -> None:
+    """/data_saya → delete → yes, through the buttons of the person's language."""
+    await u.send("/data_saya")
+    await last(u)
+    await u.press(t(language, "patient.data.delete_btn"))
+    await last(u)
+    await u.press(t(language, "patient.data.delete_yes"))
+    await last(u)
+
+
 @pytest.mark.parametrize("language", ["id", "en"])
 async def test_closing_the_visit_list_says_nothing_changed_and_changes_nothing(
     app: HomecareApp, client: Any, language: str
@@ -93,22 +103,10 @@ async def test_after_deletion_commands_are_answered_politely(
     app: HomecareApp, client: Any, language: str
 ) -> None:
     nai = await user(client, "nai", language=language)
-    if language == "id":
-        await register_self(nai)
-        await nai.send("/data_saya")
-        await last(nai)
-        await nai.press("🗑 Hapus data saya")
-        await last(nai)
-        await nai.press("🗑 Ya, hapus")
-    else:
-        await register_self(nai)
+    await register_self(nai)
+    if language == "en":
         await _english(nai)
-        await nai.send("/data_saya")
-        await last(nai)
-        await nai.press("🗑 Delete my data")
-        await last(nai)
-        await nai.press("🗑 Yes, delete")
-    await last(nai)
+    await _delete_my_data(nai, language)
     visits_before = await count(app, Visit)
     for command in ("/kunjungan_saya", "/data_saya", "/minta_kunjungan"):
         await nai.send(command)
@@ -141,10 +139,7 @@ async def test_a_stale_close_press_after_deletion_is_answered(
     await register_self(nai)
     await nai.send("/data_saya")
     menu = await last(nai)
-    await nai.press("🗑 Hapus data saya")
-    await last(nai)
-    await nai.press("🗑 Ya, hapus")
-    await last(nai)
+    await _delete_my_data(nai)
     press = await nai.press_forged(menu.buttons[-1].callback_data or "", message_id=menu.message_id)
     assert await answer_of(nai, press) == t("id", "common.after_deletion")
     await no_failures(app)

@@ -94,7 +94,7 @@ def my_visits(
             )
         )
     if rows:
-        rows.append(quit_row(tr, nonce, "patient.visits.close"))
+        rows.append(quit_row(tr, nonce, "patient.close"))
     return Reply("\n\n".join(parts), buttons=tuple(rows))
 
 
