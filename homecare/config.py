@@ -56,6 +56,8 @@ class ClinicConfig:
     programme: str = "Home Care Dottoro'ta"
     timezone: str = "Asia/Makassar"
     location: Location = Location(lat=-5.1587, lon=119.4465)
+    # A home pin farther than this from `location` is confirmed with the family before it is kept.
+    service_radius_km: float = 5.0
     address: str = "Jl. Tamalate I, Kassi-Kassi, Rappocini, Makassar"
     phone: str = "+62411000000"
     emergency_numbers: tuple[str, ...] = ("112", "119")
@@ -343,6 +345,7 @@ def _validate(cfg: Config) -> None:
     c = cfg.clinic
     _check(-90 <= c.location.lat <= 90, "[clinic] location.lat", "must be between -90 and 90")
     _check(-180 <= c.location.lon <= 180, "[clinic] location.lon", "must be between -180 and 180")
+    _check(c.service_radius_km > 0, "[clinic] service_radius_km", "must be above 0")
     _check(len(c.service_area) > 0, "[clinic] service_area", "must list at least one kelurahan")
     for d in c.working_days:
         _check(d in WEEKDAYS, "[clinic] working_days", f'"{d}" is not one of {", ".join(WEEKDAYS)}')

@@ -102,8 +102,16 @@ async def _who(c: Ctx, sentence: bool = False) -> str:
     return render.who_plain(c.tr, p.full_name, mine.label, mine.is_self)
 
 
+async def _offer(c: Ctx, service: ServiceType) -> tuple[list[date], list[date]]:
+    """(days to offer, days left out because the patient already has a visit then)."""
+    days = await booking_service.days_for_service(c.session, c.config, c.clinic_id, service, c.now)
+    pid = c.data.get("pid")
+    busy = await booking_service.busy_days(c.session, int(pid), days) if pid is not None else []
+    return [d for d in days if d not in busy], busy
+
+
 async def _days(c: Ctx, service: ServiceType) -> list[date]:
-    return await booking_service.days_for_service(c.session, c.config, c.clinic_id, service, c.now)
+    return (await _offer(c, service))[0]
 
 
 # --- prompts ---------------------------------------------------------------------------------
@@ -132,8 +140,10 @@ async def _slot_prompt(c: Ctx, service: ServiceType) -> Reply:
     tr, nonce, step = c.tr, c.nonce, c.conv.step
     day = _day(c)
     if step == "day" or day is None:
-        days = await _days(c, service)
-        return render.choose_day(tr, nonce, days) if days else render.no_days(tr, c.config)
+        days, busy = await _offer(c, service)
+        if days or busy:
+            return render.choose_day(tr, nonce, days, busy)
+        return render.no_days(tr, c.config)
     if step == "window":
         windows = await booking_service.windows_for_day(
             c.session, c.config, c.clinic_id, day, c.now
@@ -247,7 +257,11 @@ async def _day_chosen(c: Ctx, day: date) -> None:
     if service is None:
         c.stale()
         return
-    if day not in await _days(c, service):
+    days, busy = await _offer(c, service)
+    if day in busy:
+        c.answer("sameday.refused", day=render.day_short(c.tr, day))
+        return
+    if day not in days:
         # Say why in the person's words: past, holiday, Sunday… else the day is full.
         rules = await booking_service.load_rules(c.session, c.config, c.clinic_id, c.now)
         decision = check_booking(rules, c.now, day, rules.windows[-1])
@@ -343,8 +357,7 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
         return
     service = _service(c)
     assert service is not None
-    days = await _days(c, service)
-    if not days:
+    if not any(await _offer(c, service)):
         await c.end()
         await c.say(render.no_days(c.tr, c.config))
         return

@@ -13,6 +13,7 @@ from bot.handlers.patient_fields import (
     InvalidInput,
     NeedButton,
     NeedText,
+    far_from_clinic,
     read_location,
     read_text_field,
 )
@@ -75,6 +76,9 @@ async def prompt(c: Ctx) -> Reply:
         return render.choose_patient_to_fix(tr, nonce, [(m.patient.id, _who(c, m)) for m in mine])
     if step == "delete":
         return render.delete_ask(tr, nonce, c.config)
+    if step == "fixfar":
+        km = far_from_clinic(float(c.data["plat"]), float(c.data["plon"]), c.config.clinic)
+        return render.far_pin_ask(tr, nonce, km or 0.0, c.config.clinic.name)
     chosen = await _chosen(c)
     if chosen is None:
         return Reply(tr("patient.data.nothing_to_fix"))
@@ -209,7 +213,20 @@ _BUTTONS: dict[tuple[str, str], _Press] = {
     ("fixv", "k"): lambda c, args: _kelurahan(c, args[0]),
     ("fixv", "skip"): _skip_nik,
     ("delete", "delok"): _confirm_delete,
+    ("fixfar", "locok"): lambda c, args: _far_pin_kept(c),
+    ("fixfar", "locagain"): lambda c, args: _far_pin_again(c),
 }
+
+
+async def _far_pin_kept(c: Ctx) -> None:
+    await c.accepted_press()
+    lat, lon = c.data.get("plat"), c.data.get("plon")
+    await _apply(c, (lat, lon) if lat is not None and lon is not None else (None, None))
+
+
+async def _far_pin_again(c: Ctx) -> None:
+    await c.accepted_press()
+    await goto(c, "fixv", plat=None, plon=None)
 
 
 async def _kelurahan(c: Ctx, arg: str) -> None:
@@ -253,6 +270,8 @@ async def _delete(c: Ctx) -> None:
 
 
 async def on_message(c: Ctx, msg: Incoming) -> None:
+    if c.conv.step == "fixfar":  # another pin instead of an answer: check that one
+        c.advance("fixv", plat=None, plon=None)
     step, field = c.conv.step, str(c.data.get("field"))
     if step != "fixv":
         hint = "common.media_not_expected" if msg.kind == "media" else "patient.press_button"
@@ -268,13 +287,25 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
     except InvalidInput as exc:
         await c.reject(exc.key, await prompt(c))
         return
-    except NeedText:
-        await c.reject("common.media_not_expected", await prompt(c))
+    except (NeedText, NeedButton) as exc:
+        await c.reject(_hint(field, exc), await prompt(c))
         return
-    except NeedButton:
-        hint = "patient.reg.location_hint" if field == "loc" else "patient.press_button"
-        await c.reject(hint, await prompt(c))
-        return
+    await _apply_or_ask(c, field, value)
+
+
+def _hint(field: str, exc: Exception) -> str:
+    if isinstance(exc, NeedText):
+        return "common.media_not_expected"
+    return "patient.reg.location_hint" if field == "loc" else "patient.press_button"
+
+
+async def _apply_or_ask(c: Ctx, field: str, value: object) -> None:
+    """A far pin is asked about first (see patient_register); anything else is applied."""
+    if field == "loc" and isinstance(value, tuple) and value[0] is not None:
+        lat, lon = float(value[0]), float(value[1])
+        if far_from_clinic(lat, lon, c.config.clinic) is not None:
+            await goto(c, "fixfar", plat=lat, plon=lon)
+            return
     await _apply(c, value)
 
 

@@ -11,6 +11,8 @@ from datetime import date
 from typing import Any
 
 from bot.handlers.patient_flow import Incoming
+from homecare.config import ClinicConfig
+from scheduler.geo import outside_radius
 from scheduler.identity import (
     InvalidInput,
     Sex,
@@ -101,6 +103,12 @@ def read_location(msg: Incoming) -> dict[str, Any]:
     return {"lat": round(msg.lat, 6), "lon": round(msg.lon, 6)}
 
 
+def far_from_clinic(lat: float, lon: float, clinic: ClinicConfig) -> float | None:
+    """km from the puskesmas when the pin is beyond the service radius (asked about), else None."""
+    centre = (clinic.location.lat, clinic.location.lon)
+    return outside_radius(lat, lon, centre, clinic.service_radius_km)
+
+
 def read_text_field(field: str, msg: Incoming, today: date, data: dict[str, Any]) -> dict[str, Any]:
     """Dispatch by field name (the names used in conversation data)."""
     if field == "name":
@@ -124,6 +132,7 @@ __all__ = [
     "InvalidInput",
     "NeedButton",
     "NeedText",
+    "far_from_clinic",
     "read_address",
     "read_birth",
     "read_kelurahan_text",

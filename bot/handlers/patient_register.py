@@ -18,6 +18,7 @@ from bot.handlers.patient_fields import (
     InvalidInput,
     NeedButton,
     NeedText,
+    far_from_clinic,
     read_kelurahan_text,
     read_label,
     read_location,
@@ -160,9 +161,16 @@ def _step_prompt(c: Ctx) -> Reply:
         return render.kelurahan_prompt(
             tr, nonce, c.config.clinic.service_area, "patient.reg.kelurahan"
         )
-    if step == "loc":
-        return render.location_prompt(tr)
+    if step in ("loc", "locfar"):
+        return _location_prompt(c)
     return render.reg_summary(tr, nonce, c.data)
+
+
+def _location_prompt(c: Ctx) -> Reply:
+    if c.conv.step == "locfar":
+        km = far_from_clinic(float(c.data["plat"]), float(c.data["plon"]), c.config.clinic)
+        return render.far_pin_ask(c.tr, c.nonce, km or 0.0, c.config.clinic.name)
+    return render.location_prompt(c.tr)
 
 
 def _escaped_label(c: Ctx) -> str:
@@ -218,6 +226,8 @@ _BUTTONS: dict[tuple[str, str], Callable[[Ctx], Awaitable[None]]] = {
     ("pconsent", "ok"): lambda c: goto(c, "name"),
     ("pconsent", "no"): _on_behalf_refused,
     ("nik", "skip"): lambda c: goto(c, "address", nik=None, sex=None),
+    ("locfar", "locok"): lambda c: _far_pin_kept(c),
+    ("locfar", "locagain"): lambda c: goto(c, "loc", plat=None, plon=None),
     ("confirm", "save"): lambda c: _save(c),
     ("confirm", "redo"): lambda c: goto(c, "name", **{k: None for k in PROFILE_KEYS}),
 }
@@ -326,7 +336,7 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
             await goto(c, NEXT[step], **read_text_field(step, msg, c.today, c.data))
         elif step == "kel":
             await goto(c, NEXT[step], **read_kelurahan_text(msg, c.config.clinic.service_area))
-        elif step == "loc":
+        elif step in ("loc", "locfar"):
             await _location(c, msg)
         else:
             raise NeedButton
@@ -349,7 +359,7 @@ async def _typed_label(c: Ctx, msg: Incoming) -> None:
 def _button_hint(step: str) -> str:
     if step == "phone":
         return "patient.reg.phone_hint"
-    if step == "loc":
+    if step in ("loc", "locfar"):
         return "patient.reg.location_hint"
     return "patient.press_button"
 
@@ -360,6 +370,21 @@ async def _location(c: Ctx, msg: Incoming) -> None:
         await c.say(render.keyboard_gone(c.tr, "patient.reg.location_skipped"))
     else:
         changes = read_location(msg)
-        c.advance("confirm", **changes)
+        if far_from_clinic(changes["lat"], changes["lon"], c.config.clinic) is not None:
+            # A pin sent from elsewhere would make every visit unplannable: ask first.
+            await goto(c, "locfar", plat=changes["lat"], plon=changes["lon"])
+            return
+        c.advance("confirm", locfar=None, **changes)
         await c.say(render.keyboard_gone(c.tr, "patient.reg.location_saved"))
+    await c.say(await prompt(c))
+
+
+async def _far_pin_kept(c: Ctx) -> None:
+    """The family says the far pin is right: keep it (flagged for the head's eyes)."""
+    lat, lon = c.data.get("plat"), c.data.get("plon")
+    if lat is None or lon is None:
+        await goto(c, "loc")
+        return
+    c.advance("confirm", lat=lat, lon=lon, plat=None, plon=None, locfar=True)
+    await c.say(render.keyboard_gone(c.tr, "location.far_kept"))
     await c.say(await prompt(c))

@@ -85,11 +85,20 @@ def _windows(c: Ctx) -> tuple[TimeWindow, ...]:
     return booking_service.rules_for(c.config).windows
 
 
-async def _days(c: Ctx, item: visits_service.VisitItem) -> list[date]:
+async def _offer(c: Ctx, item: visits_service.VisitItem) -> tuple[list[date], list[date]]:
+    """(days to move to, days left out because the patient has another visit then)."""
     service = c.config.service(item.visit.service_type)
     if service is None:
-        return []
-    return await booking_service.days_for_service(c.session, c.config, c.clinic_id, service, c.now)
+        return [], []
+    days = await booking_service.days_for_service(c.session, c.config, c.clinic_id, service, c.now)
+    busy = await booking_service.busy_days(
+        c.session, item.visit.patient_id, days, except_visit=item.visit.id
+    )
+    return [d for d in days if d not in busy], busy
+
+
+async def _days(c: Ctx, item: visits_service.VisitItem) -> list[date]:
+    return (await _offer(c, item))[0]
 
 
 async def prompt(c: Ctx) -> Reply:
@@ -102,10 +111,10 @@ async def prompt(c: Ctx) -> Reply:
     if step == "reason":
         return render.cancel_ask(tr, nonce, item.visit)
     if step == "rday":
-        days = await _days(c, item)
-        return (
-            render.move_day(tr, nonce, item.visit, days) if days else render.no_days(tr, c.config)
-        )
+        days, busy = await _offer(c, item)
+        if days or busy:
+            return render.move_day(tr, nonce, item.visit, days, busy)
+        return render.no_days(tr, c.config)
     day = date.fromisoformat(str(c.data["day"]))
     if step == "rwin":
         windows = await booking_service.windows_for_day(
@@ -204,7 +213,11 @@ async def _move_day(c: Ctx, day: date) -> None:
     if item is None:
         c.stale()
         return
-    if day not in await _days(c, item):
+    days, busy = await _offer(c, item)
+    if day in busy:
+        c.answer("sameday.refused", day=render.day_short(c.tr, day))
+        return
+    if day not in days:
         c.answer("booking.refused.no_capacity")
         return
     windows = await booking_service.windows_for_day(c.session, c.config, c.clinic_id, day, c.now)

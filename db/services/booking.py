@@ -353,6 +353,26 @@ async def open_visit_on(
     return await session.scalar(query.limit(1)) is not None
 
 
+async def busy_days(
+    session: AsyncSession,
+    patient_id: int,
+    days: Sequence[date],
+    except_visit: int | None = None,
+) -> list[date]:
+    """Which of `days` the patient already has an open visit on (one visit a day per patient)."""
+    if not days:
+        return []
+    query = select(Visit.day).where(
+        Visit.patient_id == patient_id,
+        Visit.day.in_(list(days)),
+        Visit.status.in_(OPEN_STATUS_VALUES),
+    )
+    if except_visit is not None:
+        query = query.where(Visit.id != except_visit)
+    taken = set(await session.scalars(query))
+    return [d for d in days if d in taken]
+
+
 async def check_slot(
     session: AsyncSession,
     config: Config,

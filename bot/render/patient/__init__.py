@@ -68,6 +68,7 @@ from bot.render.patient.data_rights import (
     fix_field,
 )
 from bot.render.patient.feedback import feedback_comment, feedback_request
+from bot.render.patient.location import far_pin_ask, km_text
 from bot.render.patient.my_visits import (
     CANCEL_REASONS,
     cancel_ask,
@@ -136,6 +137,7 @@ __all__ = [
     "export_caption",
     "export_document",
     "export_files",
+    "far_pin_ask",
     "feedback_comment",
     "feedback_request",
     "fix_field",
@@ -143,6 +145,7 @@ __all__ = [
     "joined",
     "kelurahan_prompt",
     "keyboard_gone",
+    "km_text",
     "location_prompt",
     "move_day",
     "move_summary",

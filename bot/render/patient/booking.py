@@ -102,8 +102,22 @@ def day_buttons(tr: Translator, nonce: str, days: Sequence[date]) -> tuple[tuple
     return tuple(rows)
 
 
-def choose_day(tr: Translator, nonce: str, days: Sequence[date]) -> Reply:
-    return Reply(tr("patient.book.choose_day"), buttons=day_buttons(tr, nonce, days))
+def busy_note(tr: Translator, days: Sequence[date], busy: Sequence[date]) -> str:
+    """Why some days are missing from the picker ("" when none is)."""
+    if not busy:
+        return ""
+    if not days:
+        return "\n\n" + tr("sameday.all_busy")
+    return "\n\n" + tr("sameday.hidden", days=", ".join(day_short(tr, d) for d in busy))
+
+
+def choose_day(
+    tr: Translator, nonce: str, days: Sequence[date], busy: Sequence[date] = ()
+) -> Reply:
+    return Reply(
+        tr("patient.book.choose_day") + busy_note(tr, days, busy),
+        buttons=day_buttons(tr, nonce, days),
+    )
 
 
 def window_buttons(

@@ -9,7 +9,7 @@ from html import escape
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
-from bot.render.patient.booking import day_buttons
+from bot.render.patient.booking import busy_note, day_buttons
 from bot.render.patient.common import (
     MAX_LISTED,
     REASON_MAX,
@@ -129,14 +129,21 @@ def cancelled(tr: Translator, visit: VisitLike) -> Reply:
     return Reply(tr("patient.visits.cancelled", code=code_label(visit.code)))
 
 
-def move_day(tr: Translator, nonce: str, visit: VisitLike, days: Sequence[date]) -> Reply:
+def move_day(
+    tr: Translator,
+    nonce: str,
+    visit: VisitLike,
+    days: Sequence[date],
+    busy: Sequence[date] = (),
+) -> Reply:
     return Reply(
         tr(
             "patient.visits.move_day",
             code=code_label(visit.code),
             day=day_long(tr, visit.day),
             window=window_label(visit.window_start, visit.window_end),
-        ),
+        )
+        + busy_note(tr, days, busy),
         buttons=day_buttons(tr, nonce, days),
     )
 
