@@ -107,6 +107,7 @@ async def fill_profile(
     kelurahan: str,
     location: bool,
     typed_phone: str | None = None,
+    pin: tuple[float, float] = (-5.1601, 119.4480),
 ) -> None:
     """From the name question to the summary (which the caller reads)."""
     await last(u)  # name question
@@ -133,7 +134,7 @@ async def fill_profile(
     await u.send("depan masjid, pagar hijau")
     loc = await last(u)
     if location:
-        await u.press_reply(loc.reply_buttons[0].text, latitude=-5.1601, longitude=119.4480)
+        await u.press_reply(loc.reply_buttons[0].text, latitude=pin[0], longitude=pin[1])
     else:
         await u.press_reply(loc.reply_buttons[1].text)
     # (the caller reads "location received" + the summary)

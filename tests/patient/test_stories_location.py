@@ -1,0 +1,108 @@
+"""Story tests: a far location pin is asked about (issue 10 item 5); days with a visit already
+are left out of the day picker, and a forged press of one changes nothing (item 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.app import HomecareApp
+from bot.i18n import t
+from db.models import Conversation, Patient, Visit
+from tests.patient.helpers import answer_of, book, count, fill_profile, last, user
+from tests.patient.story_helpers import account_of, no_failures, rows
+
+JAKARTA = (-6.2088, 106.8456)
+
+
+def services_first(app: HomecareApp, language: str) -> str:
+    s = app.config.services[0]
+    return s.name_id if language == "id" else s.name_en
+
+
+async def _to_name_question(u: Any) -> None:
+    await u.send("/start")
+    consent = await last(u)
+    await u.press(consent.buttons[0].text)
+    who = await last(u)
+    await u.press(who.buttons[0].text)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_a_far_pin_is_asked_about_and_sent_again(
+    app: HomecareApp, client: Any, language: str
+) -> None:
+    u = await user(client, "nai", language)
+    await _to_name_question(u)
+    await fill_profile(
+        u, name="Daeng Nai", nik=None, kelurahan="Karunrung", location=True, pin=JAKARTA
+    )
+    u.cursor -= 1  # fill_profile read the question: read it again
+    ask = await last(u)
+    assert t(language, "location.far_yes") in ask.button_texts
+    assert t(language, "location.far_again") in ask.button_texts
+    km = "1.399 km" if language == "id" else "1,399 km"
+    assert km in ask.plain_text and "Puskesmas Kassi-Kassi" in ask.plain_text
+    await u.press(t(language, "location.far_again"))
+    again = await last(u)
+    assert again.reply_buttons  # the location question with its keyboard
+    assert "📎" in again.plain_text
+    await u.press_reply(again.reply_buttons[0].text, latitude=-5.1601, longitude=119.4480)
+    summary = await last(u, 2)  # "received" + the summary
+    await u.press(summary.buttons[0].text)
+    await last(u)
+    [patient] = await rows(app, Patient)
+    assert (patient.lat, patient.lon) == (-5.1601, 119.448)
+    await no_failures(app)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_a_far_pin_confirmed_is_kept(app: HomecareApp, client: Any, language: str) -> None:
+    u = await user(client, "nai", language)
+    await _to_name_question(u)
+    await fill_profile(
+        u, name="Daeng Nai", nik=None, kelurahan="Karunrung", location=True, pin=JAKARTA
+    )
+    await u.press(t(language, "location.far_yes"))
+    summary = await last(u, 2)
+    await u.press(summary.buttons[0].text)
+    await last(u)
+    [patient] = await rows(app, Patient)
+    assert (patient.lat, patient.lon) == JAKARTA
+    await no_failures(app)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_a_day_with_a_visit_is_left_out_and_a_forged_press_changes_nothing(
+    app: HomecareApp, client: Any, language: str
+) -> None:
+    from tests.patient.helpers import register_self
+
+    u = await user(client, "nai", language)
+    await register_self(u)
+    window = "08:00–10:00"
+    await book(u, window=window, service=services_first(app, language))  # Tuesday 10 Nov
+    await u.send("/minta_kunjungan")
+    services = await last(u)
+    await u.press(services.buttons[0].text)
+    for _ in range(5):
+        q = await last(u)
+        await u.press(q.buttons[1].text)
+    await last(u)
+    await u.send("Kontrol tekanan darah")
+    days = await last(u)
+    assert not any("10 Nov" in b for b in days.button_texts)
+    assert any("11 Nov" in b for b in days.button_texts)
+    assert t(language, "sameday.hidden", days="X").split("X")[0] in days.plain_text
+    nonce = (days.buttons[0].callback_data or "").split(":")[1]
+    account = await account_of(app, u.id)
+    [before] = await rows(app, Conversation, Conversation.account_id == account.id)
+    press = await u.press_forged(f"pc:{nonce}:d:20261110")
+    answer = await answer_of(u, press)
+    assert answer.startswith(t(language, "sameday.refused", day="X").split("X")[0])
+    [after] = await rows(app, Conversation, Conversation.account_id == account.id)
+    assert (after.step, after.updated_at) == (before.step, before.updated_at)
+    assert await count(app, Visit) == 1
+    # Reschedule: the visit's own day stays (another window); no other busy day exists yet.
+    await no_failures(app)
