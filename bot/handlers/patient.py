@@ -27,7 +27,7 @@ from bot.handlers import (
     patient_visits,
 )
 from bot.handlers.buttons import press
-from bot.handlers.patient_flow import Ctx, Flow, incoming, parse_step_callback
+from bot.handlers.patient_flow import Ctx, Flow, incoming, parse_step_callback, pressed_button
 from bot.messages import Reply
 from bot.render import patient as render
 from bot.render.common import plain
@@ -178,9 +178,9 @@ async def on_step_button(update: Update, context: HomecareContext) -> None:
         return
     conv, action, args = pressed
     message = query.message
-    c = Ctx(
-        turn, conv, now, query_id=query.id, turn_message_id=message.message_id if message else None
-    )
+    html, label = pressed_button(message, query.data)
+    message_id = message.message_id if message else None
+    c = Ctx(turn, conv, now, query.id, message_id, pressed_html=html, pressed_label=label)
     if action == "q":
         await _quit_step(c)
     else:
