@@ -166,6 +166,9 @@ class DangerSign:
     code: str
     question_id: str
     question_en: str
+    # False for a sign a person cannot report about themself ("unconscious"): asked of
+    # caregivers only.
+    ask_self: bool = True
 
     def question(self, language: str) -> str:
         return self.question_en if language == "en" else self.question_id
@@ -197,6 +200,7 @@ DEFAULT_DANGER_SIGNS: tuple[DangerSign, ...] = (
         "unconscious",
         "Tidak sadar atau sulit dibangunkan?",
         "Unconscious or hard to wake?",
+        ask_self=False,
     ),
     DangerSign("bleeding", "Perdarahan hebat?", "Heavy bleeding?"),
     DangerSign("seizure", "Kejang?", "Seizure?"),
@@ -435,6 +439,7 @@ _LIST_SECTIONS: dict[str, tuple[type, Callable[[dict[str, Any]], dict[str, Any]]
             "code": t.get("code"),
             "question_id": t.get("question", {}).get("id"),
             "question_en": t.get("question", {}).get("en"),
+            "ask_self": t.get("ask_self", True),
         },
     ),
 }

@@ -27,7 +27,15 @@ from bot.handlers import (
     patient_visits,
 )
 from bot.handlers.buttons import press
-from bot.handlers.patient_flow import Ctx, Flow, incoming, parse_step_callback, pressed_button
+from bot.handlers.patient_flow import (
+    Ctx,
+    Flow,
+    Incoming,
+    incoming,
+    parse_step_callback,
+    pressed_button,
+)
+from bot.handlers.typed_buttons import typed_press
 from bot.messages import Reply
 from bot.render import patient as render
 from bot.render.common import plain
@@ -302,7 +310,33 @@ async def on_message(update: Update, context: HomecareContext) -> None:
         await conversation.finish(turn.session, conv)
         await turn.reply(render.conversation_expired(turn.tr, conv.flow))
         return
-    await FLOWS[conv.flow].on_message(Ctx(turn, conv, now), incoming(message))
+    c, msg = Ctx(turn, conv, now), incoming(message)
+    if not await _typed_button(c, msg):
+        await FLOWS[conv.flow].on_message(c, msg)
+
+
+# Longer texts are answers to type (a name, a complaint), never a button's words.
+_TYPED_BUTTON_MAX = 40
+
+
+async def _typed_button(c: Ctx, msg: Incoming) -> bool:
+    """A typed "tidak"/"batal"/"kassi kassi" that names one of the step's buttons presses it."""
+    if msg.kind != "text" or len(msg.text) > _TYPED_BUTTON_MAX:
+        return False
+    flow = FLOWS[c.conv.flow]
+    question = await flow.prompt(c)
+    button = typed_press(msg.text, (b for row in question.buttons for b in row))
+    if button is None:
+        return False
+    try:
+        _nonce, action, args = parse_step_callback(button.data)
+        if action == "q":
+            await _quit_step(c)
+        else:
+            await flow.on_button(c, action, args)
+    except BadCallback:
+        return False  # not a step button after all: the step asks again
+    return True
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

@@ -20,7 +20,7 @@ from db.services import booking as booking_service
 from db.services import consent as consent_service
 from db.services import conversation
 from db.services.patients import MyPatient, my_patient, my_patients
-from homecare.config import ServiceType
+from homecare.config import DangerSign, ServiceType
 from scheduler.booking import BookingDecision, BookingRefusal, TimeWindow, check_booking
 from scheduler.identity import InvalidInput, validate_free_text
 
@@ -118,10 +118,8 @@ async def prompt(c: Ctx) -> Reply:
     if step == "service" or service is None:
         return render.choose_service(tr, nonce, c.config.services, await _who(c, sentence=True))
     if step == "danger":
-        q = int(c.data.get("q", 0))
-        signs = c.config.danger_signs
-        who = await _who(c, sentence=True)
-        return render.danger_question(tr, nonce, signs[q], q + 1, len(signs), who)
+        signs = await _signs_asked(c)
+        return render.danger_question(tr, nonce, signs, await _who(c, sentence=True))
     if step == "complaint":
         return render.complaint_prompt(tr, nonce)
     return await _slot_prompt(c, service)
@@ -197,28 +195,30 @@ async def _service_chosen(c: Ctx, index: int) -> None:
         return
     await c.accepted_press()
     if c.config.danger_signs:
-        await goto(c, "danger", svc=services[index].code, q=0)
+        await goto(c, "danger", svc=services[index].code)
     else:
         await goto(c, "complaint", svc=services[index].code)
 
 
-async def _danger(c: Ctx, yes: bool) -> None:
+async def _signs_asked(c: Ctx) -> list[DangerSign]:
+    """All signs in one question; a person booking for themself is not asked what they could
+    not report (e.g. being unconscious)."""
     signs = c.config.danger_signs
-    q = int(c.data.get("q", 0))
-    if q >= len(signs):
-        c.stale()
-        return
+    mine = await my_patient(c.session, c.account.id, c.clinic_id, int(c.data["pid"]))
+    if mine is not None and mine.is_self:
+        return [s for s in signs if s.ask_self]
+    return list(signs)
+
+
+async def _danger(c: Ctx, any_sign: bool) -> None:
     await c.accepted_press()
-    if yes:
-        await _emergency(c, signs[q].code)
-        return
-    if q + 1 < len(signs):
-        await goto(c, "danger", q=q + 1)
+    if any_sign:
+        await _emergency(c, [s.code for s in await _signs_asked(c)])
     else:
         await goto(c, "complaint")
 
 
-async def _emergency(c: Ctx, sign: str) -> None:
+async def _emergency(c: Ctx, signs: list[str]) -> None:
     """A "yes": the emergency message at once; the referral is recorded and heads alerted."""
     mine = await my_patient(c.session, c.account.id, c.clinic_id, int(c.data["pid"]))
     await c.end()
@@ -231,7 +231,7 @@ async def _emergency(c: Ctx, sign: str) -> None:
             account=c.account,
             patient=mine.patient,
             service_code=str(c.data.get("svc") or "") or None,
-            signs=[sign],
+            signs=signs,
             now=c.now,
             notes=c.notes,
         )

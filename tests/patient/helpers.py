@@ -192,10 +192,10 @@ async def book(
 
 
 async def no_danger_signs(u: SandboxUser) -> None:
-    for _ in range(5):
-        question = await last(u)
-        assert "keselamatan" in question.plain_text or "Safety" in question.plain_text
-        await u.press(question.buttons[1].text)
+    """The one safety question (every sign listed) → "none of these"."""
+    question = await last(u)
+    assert "keselamatan" in question.plain_text or "Safety" in question.plain_text
+    await u.press(question.buttons[1].text)
     await last(u)  # complaint question
 
 

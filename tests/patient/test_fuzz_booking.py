@@ -114,10 +114,7 @@ class Driver:
             elif done == "service":
                 await u.press("Perawatan luka", message_id=message.message_id)
             elif done == "danger":
-                for _ in range(4):
-                    await u.press("Tidak", message_id=message.message_id)
-                    message = await last(u)
-                await u.press("Tidak", message_id=message.message_id)
+                await u.press("Tidak ada", message_id=message.message_id)
             elif done == "complaint":
                 await u.send("Luka di kaki")
             elif done in ("day", "window"):

@@ -308,12 +308,13 @@ async def test_danger_sign_ends_with_emergency_message_no_booking_and_heads_aler
     await nai.send("/minta_kunjungan")
     await last(nai)
     await nai.press("Cek hipertensi/diabetes")
-    first = await last(nai)
-    assert "Pertanyaan keselamatan 1/5" in first.plain_text
-    await nai.press("Tidak")
-    second = await last(nai)
-    assert "Nyeri dada?" in second.plain_text
-    await nai.press("Ya")
+    question = await last(nai)
+    # One message lists every sign a person can report about themself.
+    assert "Apakah Anda saat ini mengalami salah satu tanda ini?" in question.plain_text
+    assert "• Sesak napas berat\n• Nyeri dada\n• Perdarahan hebat\n• Kejang" in question.plain_text
+    assert "Tidak sadar" not in question.plain_text  # nobody reports being unconscious
+    assert question.button_texts == ["🚨 Ya, ada salah satu", "Tidak ada", "✖ Batal"]
+    await nai.press("🚨 Ya, ada salah satu")
     emergency = await last(nai)
     assert "Ini tanda bahaya" in emergency.plain_text
     assert "112 / 119" in emergency.plain_text
@@ -322,16 +323,20 @@ async def test_danger_sign_ends_with_emergency_message_no_booking_and_heads_aler
 
     assert await count(app, Visit) == 0
     [referral] = await rows(app, EmergencyReferral)
-    assert (referral.signs, referral.service_type) == (["chest_pain"], "chronic_check")
+    assert referral.service_type == "chronic_check"
+    assert referral.signs == ["breathless", "chest_pain", "bleeding", "seizure"]
     [task] = await rows(app, StaffTask)
     assert task.kind == "emergency_followup" and task.patient_id == referral.patient_id
     alert = await kepala.wait_message()
     assert "Tanda bahaya dilaporkan" in alert.plain_text
     assert "Daeng Nai" in alert.plain_text and "+62812" in alert.plain_text
-    assert "Tanda: Nyeri dada" in alert.plain_text
-    # The conversation is over: the remaining danger buttons are dead.
+    assert (
+        "Tanda (salah satu dari): Sesak napas berat, Nyeri dada, Perdarahan hebat, Kejang"
+        in alert.plain_text
+    )
+    # The conversation is over: the question's buttons are dead.
     account = await account_of(app, nai.id)
     assert await rows(app, Conversation, Conversation.account_id == account.id) == []
-    press = await nai.press_forged(second.buttons[1].callback_data or "")
+    press = await nai.press_forged(question.buttons[1].callback_data or "")
     assert await answer_of(nai, press) == t("id", "common.stale_button")
     await no_failures(app)

@@ -43,22 +43,14 @@ def choose_service(tr: Translator, nonce: str, services: Sequence[ServiceType], 
     return Reply(tr("patient.book.choose_service", who=escape(who)), buttons=tuple(rows))
 
 
-def danger_question(
-    tr: Translator, nonce: str, sign: DangerSign, n: int, total: int, who: str
-) -> Reply:
+def danger_question(tr: Translator, nonce: str, signs: Sequence[DangerSign], who: str) -> Reply:
+    """Every danger sign in one message: "there is one" → 112/119, "none" → go on."""
+    listed = "\n".join(f"• {escape(s.question(tr.language).rstrip('?'))}" for s in signs)
     return Reply(
-        tr(
-            "patient.book.danger",
-            n=str(n),
-            total=str(total),
-            who=escape(who),
-            question=escape(sign.question(tr.language)),
-        ),
+        tr("patient.book.danger", who=escape(who), signs=listed),
         buttons=(
-            (
-                Button(tr("patient.yes"), data=cb(nonce, "y")),
-                Button(tr("patient.no"), data=cb(nonce, "n")),
-            ),
+            (Button(tr("patient.book.danger_any"), data=cb(nonce, "y")),),
+            (Button(tr("patient.book.danger_none"), data=cb(nonce, "n")),),
             quit_row(tr, nonce),
         ),
     )
