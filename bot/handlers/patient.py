@@ -43,6 +43,7 @@ from bot.turn import HomecareContext, Turn
 from db.models import Conversation
 from db.services import conversation
 from db.services.consent import has_account_consent
+from db.services.data_rights import FAMILY_ROLES
 from db.services.patients import my_patient
 from db.types import utcnow
 
@@ -130,10 +131,15 @@ async def begin_onboarding(turn: Turn, welcome: Reply | None = None) -> None:
         account.deleted_at = None
     conv = await _live(turn, now)
     if conv is not None:
+        # Mid-way: say where they are and how to go on or stop, then the question again.
         question = await FLOWS[conv.flow].prompt(Ctx(turn, conv, now))
-        await turn.reply(render.joined(welcome, question))
-        return
-    await patient_register.begin(turn, now, lead=welcome)
+        where = Reply(turn.tr("patient.where", doing=turn.tr(f"patient.doing.{conv.flow}")))
+        await turn.reply(render.joined(where, question))
+    elif turn.roles.intersection(FAMILY_ROLES):
+        await turn.reply(render.welcome_back(turn.tr, welcome))
+    else:
+        # Registering from /start goes on to the visit request, as /minta_kunjungan does.
+        await patient_register.begin(turn, now, then="book", lead=welcome)
 
 
 async def request_visit(update: Update, context: HomecareContext) -> None:
@@ -270,6 +276,10 @@ async def on_book_now_button(update: Update, context: HomecareContext) -> None:
         turn.answer(query.id, turn.tr("common.stale_button"))
         return
     account = turn.require_account()
+    if patient_id == render.ANY_PATIENT:
+        turn.answer(query.id)
+        await patient_booking.begin(turn, utcnow())  # asks which patient when there are several
+        return
     if await my_patient(turn.session, account.id, turn.clinic_id, patient_id) is None:
         turn.answer(query.id, turn.tr("common.not_your_button"))
         return

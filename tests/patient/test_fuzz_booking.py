@@ -91,9 +91,7 @@ class Driver:
         self.u = await user(self.client, "fuzzy")
         await self.u.send("/pasien")
         await last(self.u)
-        await self.u.press("✅ Setuju")
-        await last(self.u)
-        await self.u.press("👪 Untuk anggota keluarga")
+        await self.u.press("✅ Setuju — untuk keluarga saya")
         await last(self.u)
         await register_family_member(self.u, "Ibu saya", "Siti Aminah", first=False)
         await self.u.send("/pasien")
@@ -110,7 +108,7 @@ class Driver:
         path = STEPS[: STEPS.index(step)]
         for done in path:
             if done == "patient":
-                await u.press("Ibu saya (Siti Aminah)", message_id=message.message_id)
+                await u.press("Ibu Anda (Siti Aminah)", message_id=message.message_id)
             elif done == "service":
                 await u.press("Perawatan luka", message_id=message.message_id)
             elif done == "danger":

@@ -33,22 +33,21 @@ def test_answered_text(question: str | None, label: str, expected: str | None) -
 async def test_a_pressed_question_shows_the_chosen_answer(
     app: Any, client: Any, language: str
 ) -> None:
-    nai = await user(client, "nai", language)
-    await nai.send("/start")
-    consent = await last(nai)
-    await nai.press(t(language, "patient.consent.agree"))
-    who = await last(nai)
-    await nai.press(t(language, "patient.reg.who_me"))
-    await last(nai)  # the name question
+    rina = await user(client, "rina", language)
+    await rina.send("/start")
+    consent = await last(rina)
+    await rina.press(t(language, "patient.consent.agree_family"))
+    label = await last(rina)
+    await rina.press(t(language, "patient.kin_button.mother"))
+    await last(rina)  # the consent on her mother's behalf
 
-    consent_now = await nai.refresh(consent)
-    who_now = await nai.refresh(who)
-    agree_words = t(language, "patient.consent.agree").split(" ", 1)[1]
-    me_words = t(language, "patient.reg.who_me").split(" ", 1)[1]
-    assert consent_now.plain_text.endswith(f"✓ {agree_words}")
-    assert consent_now.plain_text.startswith(consent.plain_text)
-    assert who_now.plain_text == f"{who.plain_text}\n\n✓ {me_words}"
-    assert consent_now.buttons == [] and who_now.buttons == []
+    consent_now = await rina.refresh(consent)
+    label_now = await rina.refresh(label)
+    agree_words = t(language, "patient.consent.agree_family").split(" ", 1)[1]
+    mother = t(language, "patient.kin_button.mother")
+    assert consent_now.plain_text == f"{consent.plain_text}\n\n✓ {agree_words}"
+    assert label_now.plain_text == f"{label.plain_text}\n\n✓ {mother}"
+    assert consent_now.buttons == [] and label_now.buttons == []
 
 
 async def test_a_forged_press_writes_no_answer(app: Any, client: Any) -> None:

@@ -1,5 +1,6 @@
-"""Typed words where a button is expected (issue 10 item 10): "tidak", "batal", "no", "cancel"
-press the button they name; words naming no button (or two) are asked again.
+"""/start and typed words (issue 10 item 10): typed "tidak", "batal", "no", "cancel" press the
+button they name (words naming no button, or two, are asked again); /start mid-way says where the
+person is; a registered family's /start offers a visit.
 """
 
 from __future__ import annotations
@@ -81,4 +82,47 @@ async def test_typed_no_and_cancel_are_understood(
     account = await account_of(app, nai.id)
     assert await rows(app, Conversation, Conversation.account_id == account.id) == []
     assert await rows(app, Visit) == []
+    await no_failures(app)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_start_mid_way_says_where_you_are_and_how_to_go_on_or_stop(
+    app: HomecareApp, client: Any, language: str
+) -> None:
+    nai = await user(client, "nai", language)
+    await nai.send("/start")
+    await last(nai)
+    await nai.press(t(language, "patient.consent.agree_family"))
+    who = await last(nai)
+    await nai.send("/start")
+    again = await last(nai)
+    doing = t(language, "patient.doing.p.reg")
+    assert again.plain_text.startswith(t(language, "patient.where", doing=doing))
+    assert "/batal" in again.plain_text
+    assert again.plain_text.endswith(who.plain_text)
+    assert again.button_texts == who.button_texts  # the same question, still answerable
+    await nai.press(t(language, "patient.kin_button.mother"), message_id=again.message_id)
+    behalf = await last(nai)
+    assert t(language, "patient.kin.mother") in behalf.plain_text
+    await no_failures(app)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_start_when_registered_offers_a_visit(
+    app: HomecareApp, client: Any, language: str
+) -> None:
+    nai = await user(client, "nai", language)
+    await register_self(nai)
+    await nai.send("/batal")  # registering went on to a visit request: leave it
+    await last(nai)
+    await nai.send("/start")
+    welcome = await last(nai)
+    assert t(language, "patient.welcome_back") in welcome.plain_text
+    assert "Persetujuan" not in welcome.plain_text and "Consent" not in welcome.plain_text
+    assert welcome.button_texts == [t(language, "patient.reg.book_now")]
+    await nai.press(t(language, "patient.reg.book_now"))
+    services = await last(nai)
+    assert services.plain_text == t(
+        language, "patient.book.choose_service", who=t(language, "patient.you")
+    )
     await no_failures(app)

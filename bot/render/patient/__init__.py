@@ -24,6 +24,7 @@ from bot.render.patient.booking import (
     window_buttons,
 )
 from bot.render.patient.common import (
+    ANY_PATIENT,
     COMMENT_MAX,
     COMPLAINT_MAX,
     FEEDBACK_PREFIX,
@@ -83,6 +84,7 @@ from bot.render.patient.registration import (
     birth_prompt,
     kelurahan_prompt,
     keyboard_gone,
+    label_prompt,
     location_prompt,
     out_of_area,
     patients_list,
@@ -91,11 +93,13 @@ from bot.render.patient.registration import (
     reg_summary,
     registered,
     text_prompt,
+    welcome_back,
     who_prompt,
 )
 from bot.render.patient.staff_notes import head_emergency_alert, staff_visit_changed
 
 __all__ = [
+    "ANY_PATIENT",
     "CANCEL_REASONS",
     "COMMENT_MAX",
     "COMPLAINT_MAX",
@@ -143,6 +147,7 @@ __all__ = [
     "joined",
     "kelurahan_prompt",
     "keyboard_gone",
+    "label_prompt",
     "location_prompt",
     "move_day",
     "move_summary",
@@ -164,6 +169,7 @@ __all__ = [
     "staff_visit_changed",
     "text_prompt",
     "visit_line",
+    "welcome_back",
     "who_html",
     "who_in_sentence",
     "who_plain",

@@ -9,11 +9,14 @@ from typing import Any, Protocol
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.patient.kin import said
 from scheduler.booking import TimeWindow, format_request_code
 
 STEP_PREFIX = "pc"
 FEEDBACK_PREFIX = "pf"
 START_BOOKING_PREFIX = "pn"
+# `pn:0`: book for whichever patient the family then picks (the welcome back has no one patient).
+ANY_PATIENT = 0
 # "Choose another day for this visit" (e.g. under the planner's "could not place" note).
 RESCHEDULE_PREFIX = "pr"
 COMPLAINT_MAX = 500
@@ -108,17 +111,17 @@ def code_label(code: str) -> str:
 
 def who_plain(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:
     """How the family names a patient on a button or in a list (plain text, not escaped)."""
-    label = tr("patient.self_label") if is_self else label
+    label = tr("patient.self_label") if is_self else (label and said(tr, label))
     if label and name:
         return f"{label} ({name})"
     return label or name or tr("patient.deleted_name")
 
 
 def who_in_sentence(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:
-    """The patient inside a question: "Anda" for oneself, else "Ibu saya" (plain text)."""
+    """The patient inside a question: "Anda" for oneself, else "Ibu Anda" (plain text)."""
     if is_self:
         return tr("patient.you")
-    return label or name or tr("patient.deleted_name")
+    return (label and said(tr, label)) or name or tr("patient.deleted_name")
 
 
 def who_html(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:
