@@ -116,7 +116,8 @@ async def prompt(c: Ctx) -> Reply:
         return render.choose_patient(tr, nonce, [(m.patient.id, who_of(c, m)) for m in mine])
     service = _service(c)
     if step == "service" or service is None:
-        return render.choose_service(tr, nonce, c.config.services, await _who(c, sentence=True))
+        who = await _who(c, sentence=True)
+        return render.choose_service(tr, nonce, c.config.services, who, await _again(c))
     if step == "danger":
         signs = await _signs_asked(c)
         return render.danger_question(tr, nonce, signs, await _who(c, sentence=True))
@@ -131,7 +132,9 @@ async def _slot_prompt(c: Ctx, service: ServiceType) -> Reply:
     day = _day(c)
     if step == "day" or day is None:
         days = await _days(c, service)
-        return render.choose_day(tr, nonce, days) if days else render.no_days(tr, c.config)
+        if not days:
+            return render.no_days(tr, c.config)
+        return render.choose_day(tr, nonce, days, await _earliest(c, days))
     if step == "window":
         windows = await booking_service.windows_for_day(
             c.session, c.config, c.clinic_id, day, c.now
@@ -148,6 +151,28 @@ async def _slot_prompt(c: Ctx, service: ServiceType) -> Reply:
         day=day,
         window=window,
     )
+
+
+async def _again(c: Ctx) -> ServiceType | None:
+    """The service of the patient's last request, offered as "🔁 … lagi"."""
+    pid = c.data.get("pid")
+    last = await booking_service.last_request(c.session, int(pid)) if pid is not None else None
+    return c.config.service(last.service_code) if last is not None else None
+
+
+async def _earliest(c: Ctx, days: list[date]) -> tuple[date, TimeWindow, int] | None:
+    """The soonest bookable day and window, offered as one button above the days; never a day
+    the patient already has a visit on (that request would be refused at the end)."""
+    pid = c.data.get("pid")
+    for day in days:
+        if pid is not None and await booking_service.open_visit_on(c.session, int(pid), day):
+            continue
+        windows = await booking_service.windows_for_day(
+            c.session, c.config, c.clinic_id, day, c.now
+        )
+        if windows:
+            return day, windows[0], _windows(c).index(windows[0])
+    return None
 
 
 async def goto(c: Ctx, step: str, **changes: object) -> None:
@@ -167,10 +192,14 @@ async def on_button(c: Ctx, action: str, args: list[str]) -> None:
         await patient_register.begin(c.turn, c.now, then="book", add=True)
     elif step == "service" and action == "s":
         await _service_chosen(c, int_arg(args))
+    elif step == "service" and action == "again":
+        await _same_again(c)
     elif step == "danger" and action in ("y", "n"):
         await _danger(c, action == "y")
     elif step == "day" and action == "d":
         await _day_chosen(c, day_arg(args))
+    elif step == "day" and action == "f" and len(args) == 2:
+        await _earliest_chosen(c, day_arg(args[:1]), int_arg(args, 1))
     elif step == "window" and action == "w":
         await _window_chosen(c, int_arg(args))
     elif step == "confirm" and action == "go":
@@ -194,10 +223,34 @@ async def _service_chosen(c: Ctx, index: int) -> None:
         c.stale()
         return
     await c.accepted_press()
+    await _after_service(c, svc=services[index].code, complaint=None)
+
+
+async def _same_again(c: Ctx) -> None:
+    """The last request's service and complaint again (both shown in the summary to confirm)."""
+    pid = c.data.get("pid")
+    last = await booking_service.last_request(c.session, int(pid)) if pid is not None else None
+    if last is None or c.config.service(last.service_code) is None:
+        c.stale()
+        return
+    await c.accepted_press()
+    await _after_service(c, svc=last.service_code, complaint=last.complaint)
+
+
+async def _after_service(c: Ctx, **changes: object) -> None:
     if c.config.danger_signs:
-        await goto(c, "danger", svc=services[index].code)
+        await goto(c, "danger", **changes)
     else:
-        await goto(c, "complaint", svc=services[index].code)
+        c.advance("danger", **changes)
+        await _after_danger(c)
+
+
+async def _after_danger(c: Ctx) -> None:
+    """Safety first, then the complaint — unless a repeat request brought it along."""
+    if c.data.get("complaint"):
+        await goto(c, "day")
+    else:
+        await goto(c, "complaint")
 
 
 async def _signs_asked(c: Ctx) -> list[DangerSign]:
@@ -215,7 +268,7 @@ async def _danger(c: Ctx, any_sign: bool) -> None:
     if any_sign:
         await _emergency(c, [s.code for s in await _signs_asked(c)])
     else:
-        await goto(c, "complaint")
+        await _after_danger(c)
 
 
 async def _emergency(c: Ctx, signs: list[str]) -> None:
@@ -262,6 +315,22 @@ async def _day_chosen(c: Ctx, day: date) -> None:
         return
     await c.accepted_press()
     await goto(c, "window", day=day.isoformat())
+
+
+async def _earliest_chosen(c: Ctx, day: date, index: int) -> None:
+    """ "⚡ Paling cepat": the day and the window in one tap, both checked as if chosen apart."""
+    service = _service(c)
+    all_windows = _windows(c)
+    if service is None or index >= len(all_windows):
+        c.stale()
+        return
+    window = all_windows[index]
+    offered = await booking_service.windows_for_day(c.session, c.config, c.clinic_id, day, c.now)
+    if day not in await _days(c, service) or window not in offered:
+        c.answer("booking.refused.too_late")
+        return
+    await c.accepted_press()
+    await goto(c, "confirm", day=day.isoformat(), win=window.key)
 
 
 async def _window_chosen(c: Ctx, index: int) -> None:

@@ -184,7 +184,8 @@ async def book(
     await no_danger_signs(u)
     await u.send(complaint)
     days = await last(u)
-    await u.press(days.buttons[day_index].text)
+    assert days.buttons[0].text.startswith("⚡"), "the earliest slot comes first"
+    await u.press(days.buttons[day_index + 1].text)
     await last(u)
     await u.press(window)
     summary = await last(u)

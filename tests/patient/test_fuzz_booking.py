@@ -26,10 +26,10 @@ STEPS = ("patient", "service", "danger", "complaint", "day", "window", "confirm"
 # What a step's own buttons do; any other action with the right nonce must be refused.
 VALID_ACTIONS = {
     "patient": {"p", "add"},
-    "service": {"s"},
+    "service": {"s", "again"},
     "danger": {"y", "n"},
     "complaint": set(),
-    "day": {"d"},
+    "day": {"d", "f"},
     "window": {"w"},
     "confirm": {"go"},
 }
@@ -115,7 +115,9 @@ class Driver:
                 await u.press("Tidak ada", message_id=message.message_id)
             elif done == "complaint":
                 await u.send("Luka di kaki")
-            elif done in ("day", "window"):
+            elif done == "day":  # a day (the first button is the earliest day and window)
+                await u.press(message.buttons[1].text, message_id=message.message_id)
+            elif done == "window":
                 await u.press(message.buttons[0].text, message_id=message.message_id)
             message = await last(u)
         self.at, self.prompt = step, message

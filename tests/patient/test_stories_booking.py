@@ -58,6 +58,7 @@ async def test_booking_end_to_end_takes_capacity_and_records_the_status(
     days = await last(nai)
     assert days.plain_text == "Pilih hari kunjungan:"
     assert days.button_texts == [
+        "⚡ Paling cepat: Sel 10 Nov, 08:00–10:00",
         "Sel 10 Nov",
         "Rab 11 Nov",
         "Kam 12 Nov",

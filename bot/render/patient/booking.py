@@ -35,10 +35,20 @@ def choose_patient(
     return Reply(tr("patient.book.choose_patient"), buttons=tuple(rows))
 
 
-def choose_service(tr: Translator, nonce: str, services: Sequence[ServiceType], who: str) -> Reply:
+def choose_service(
+    tr: Translator,
+    nonce: str,
+    services: Sequence[ServiceType],
+    who: str,
+    again: ServiceType | None = None,
+) -> Reply:
+    """The services; with `again` (the patient's last request) first: "🔁 Perawatan luka lagi"."""
     rows: list[tuple[Button, ...]] = [
         (Button(s.name(tr.language), data=cb(nonce, "s", i)),) for i, s in enumerate(services)
     ]
+    if again is not None:
+        repeat = tr("patient.book.again", service=again.name(tr.language))
+        rows.insert(0, (Button(repeat, data=cb(nonce, "again")),))
     rows.append(quit_row(tr, nonce))
     return Reply(tr("patient.book.choose_service", who=escape(who)), buttons=tuple(rows))
 
@@ -94,8 +104,20 @@ def day_buttons(tr: Translator, nonce: str, days: Sequence[date]) -> tuple[tuple
     return tuple(rows)
 
 
-def choose_day(tr: Translator, nonce: str, days: Sequence[date]) -> Reply:
-    return Reply(tr("patient.book.choose_day"), buttons=day_buttons(tr, nonce, days))
+def choose_day(
+    tr: Translator,
+    nonce: str,
+    days: Sequence[date],
+    earliest: tuple[date, TimeWindow, int] | None = None,
+) -> Reply:
+    """The days; with `earliest` (day, window, its index) first: one tap for the soonest slot."""
+    buttons = day_buttons(tr, nonce, days)
+    if earliest is not None:
+        day, window, index = earliest
+        text = tr("patient.book.earliest", day=day_short(tr, day), window=window.label)
+        first = Button(text, data=cb(nonce, "f", day.strftime("%Y%m%d"), index))
+        buttons = ((first,), *buttons)
+    return Reply(tr("patient.book.choose_day"), buttons=buttons)
 
 
 def window_buttons(
