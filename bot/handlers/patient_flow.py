@@ -134,6 +134,7 @@ class Ctx:
             return
         target = {"chat_id": self.turn.chat_id, "message_id": message_id}
         text = answered_text(self.pressed_html, self.pressed_label)
+        payload: dict[str, Any]
         if text is None:
             method, payload = "editMessageReplyMarkup", {"reply_markup": {"inline_keyboard": []}}
         else:

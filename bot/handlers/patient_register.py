@@ -150,11 +150,8 @@ def _step_prompt(c: Ctx) -> Reply:
         return render.text_prompt(tr, nonce, key, skip=skip)
     if step == "label":
         return render.label_prompt(tr, nonce)
-    if step == "consent":
-        text = render.consent_text(tr, c.config)
-        return render.consent_prompt(tr, text, nonce, who=bool(c.data.get("pick")))
-    if step == "pconsent":
-        return render.consent_prompt(tr, render.on_behalf_text(tr, c.config, _label(c)), nonce)
+    if step in ("consent", "pconsent"):
+        return _consent_prompt(c)
     if step == "name":
         if c.data.get("rel") == "self":
             return render.text_prompt(tr, nonce, "patient.reg.name_self")
@@ -170,6 +167,14 @@ def _step_prompt(c: Ctx) -> Reply:
     if step == "loc":
         return render.location_prompt(tr)
     return render.reg_summary(tr, nonce, c.data)
+
+
+def _consent_prompt(c: Ctx) -> Reply:
+    if c.conv.step == "pconsent":
+        text = render.on_behalf_text(c.tr, c.config, _label(c))
+        return render.consent_prompt(c.tr, text, c.nonce)
+    text = render.consent_text(c.tr, c.config)
+    return render.consent_prompt(c.tr, text, c.nonce, who=bool(c.data.get("pick")))
 
 
 def _escaped_label(c: Ctx) -> str:
@@ -244,6 +249,12 @@ async def _needs_consent(c: Ctx) -> bool:
     return not await consent_service.has_account_consent(c.session, c.account.id, version)
 
 
+async def _picked(c: Ctx, who: str) -> None:
+    """Consent given with "for myself" / "for my family": straight to that question."""
+    step, rel = ("name", "self") if who == "me" else ("label", "caregiver")
+    await goto(c, step, rel=rel, ch=None, cl=None, pick=None)
+
+
 async def _account_consent(c: Ctx, agreed: bool, who: str | None = None) -> None:
     if not agreed:
         # Refusal stores nothing: the conversation row goes too.
@@ -259,11 +270,8 @@ async def _account_consent(c: Ctx, agreed: bool, who: str | None = None) -> None
         language=str(c.data.get("cl") or c.turn.language),
         now=c.now,
     )
-    if who == "me" and c.data.get("pick"):
-        await goto(c, "name", rel="self", ch=None, cl=None, pick=None)
-        return
-    if who == "fam" and c.data.get("pick"):
-        await goto(c, "label", rel="caregiver", ch=None, cl=None, pick=None)
+    if who is not None and c.data.get("pick"):
+        await _picked(c, who)
         return
     if c.data.get("then") == "book" and await my_patients(c.session, c.account.id, c.clinic_id):
         await CONTINUATIONS["book"](c.turn, c.now, None)

@@ -149,9 +149,10 @@ def registered(
     )
 
 
-def welcome_back(tr: Translator, welcome: Reply) -> Reply:
+def welcome_back(tr: Translator, welcome: Reply | None) -> Reply:
     """/start from a registered family: the greeting and one button to ask for a visit."""
-    text = f"{welcome.text}\n\n{tr('patient.welcome_back')}"
+    lead = f"{welcome.text}\n\n" if welcome is not None else ""
+    text = f"{lead}{tr('patient.welcome_back')}"
     button = Button(tr("patient.reg.book_now"), data=encode(START_BOOKING_PREFIX, ANY_PATIENT))
     return Reply(text, buttons=((button,),))
 
