@@ -320,23 +320,27 @@ async def _day_chosen(c: Ctx, day: date) -> None:
 async def _earliest_chosen(c: Ctx, day: date, index: int) -> None:
     """ "⚡ Paling cepat": the day and the window in one tap, both checked as if chosen apart."""
     service = _service(c)
-    all_windows = _windows(c)
-    if service is None or index >= len(all_windows):
+    if service is None:
         c.stale()
         return
-    window = all_windows[index]
-    offered = await booking_service.windows_for_day(c.session, c.config, c.clinic_id, day, c.now)
-    if day not in await _days(c, service) or window not in offered:
+    if day not in await _days(c, service):
         c.answer("booking.refused.too_late")
         return
-    await c.accepted_press()
-    await goto(c, "confirm", day=day.isoformat(), win=window.key)
+    await _take_window(c, day, index, remember_day=True)
 
 
 async def _window_chosen(c: Ctx, index: int) -> None:
     day = _day(c)
+    if day is None:
+        c.stale()
+        return
+    await _take_window(c, day, index)
+
+
+async def _take_window(c: Ctx, day: date, index: int, remember_day: bool = False) -> None:
+    """The window of `index` on `day`, if still offered: on to the summary to confirm."""
     all_windows = _windows(c)
-    if day is None or index >= len(all_windows):
+    if index >= len(all_windows):
         c.stale()
         return
     window = all_windows[index]
@@ -345,7 +349,10 @@ async def _window_chosen(c: Ctx, index: int) -> None:
         c.answer("booking.refused.too_late")
         return
     await c.accepted_press()
-    await goto(c, "confirm", win=window.key)
+    if remember_day:
+        await goto(c, "confirm", day=day.isoformat(), win=window.key)
+    else:
+        await goto(c, "confirm", win=window.key)
 
 
 async def _confirm(c: Ctx) -> None:
