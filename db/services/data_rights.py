@@ -2,12 +2,15 @@
 for deletion.
 
 Deletion stops processing and removes identity: the account's name is dropped and it is marked
-deleted (the bot then ignores it until /start), open visits are cancelled, and each patient the
-account registered for itself — or cares for alone — has its identity columns nulled and is
-marked deleted. Kept, without identity: visit logistics (day, window, service, status history)
-and the nurse's record of visits that took place, which the clinic must retain; emergency
-referrals; ratings without comments. A patient another caregiver still manages keeps their data;
-only this account's link is revoked.
+deleted (the bot then answers "your data was deleted; /start" until /start), open visits are
+cancelled, and each patient the account registered for itself — or cares for alone — has its
+identity columns nulled and is marked deleted. The copies go too (`db.services.erasure`): raw
+updates of the person's chat, messages to or naming them, files waiting to be sent, typed
+reasons and notes, planner snapshots. Kept, without identity: visit logistics (day, window,
+service, status history without notes) and the nurse's record of visits that took place, which
+the clinic must retain; emergency referrals; ratings without comments; the audit chain. README's
+Privacy section lists every kept column and why. A patient another caregiver still manages keeps
+their data; only this account's link is revoked.
 """
 
 from __future__ import annotations
