@@ -175,3 +175,21 @@ async def test_old_updates_and_sent_messages_are_emptied_but_still_deduplicate(
     assert again.payload == {"update_id": update.update_id}
     assert len(await rows(app, OutboxMessage)) == replies
     await no_failures(app)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Ibu KARAENG PATTINGALLOANG sakit", "Ibu — sakit"),
+        ({"name": "Karaeng Pattingalloang", "lat": -5.1601}, {"name": "—", "lat": None}),
+        (["depan masjid, pagar hijau", 3, -5.2], ["—", 3, -5.2]),
+        ("3/5 dekat pasar", "3/5 dekat pasar"),  # too short to search for: left alone
+        (None, None),
+    ],
+)
+def test_scrub_replaces_the_persons_values_only(value: Any, expected: Any) -> None:
+    from db.services.erasure import Traces, scrub
+
+    traces = Traces()
+    traces.add("Karaeng Pattingalloang", "depan masjid, pagar hijau", "3/5", -5.1601)
+    assert scrub(value, traces) == expected
