@@ -392,6 +392,8 @@ class InboxUpdate(Base):
     received_at: Mapped[datetime] = _created()
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(String(300))
+    # Content erased (retention or a deletion request); update_id stays for deduplication.
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class OutboxMessage(Base):
@@ -434,6 +436,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # Payload/params erased (retention or a deletion request); the row stays for dedupe keys.
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StoredFile(Base):

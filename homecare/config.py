@@ -115,6 +115,9 @@ class PrivacyConfig:
     # Visit logistics are kept for the clinic's medical-record duty after a deletion request.
     retention_years: int = 5
     privacy_contact: str = "kassikassi.puskesmas@makassarkota.go.id"
+    # Raw Telegram updates and sent messages hold names, addresses, complaints: their content is
+    # erased this long after they were handled/sent (the ids stay, for deduplication).
+    raw_retention_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -324,6 +327,11 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             "[clinic] timezone", f'"{cfg.clinic.timezone}" is not a known time zone'
         ) from None
+    _check(
+        cfg.privacy.raw_retention_hours >= 1,
+        "[privacy] raw_retention_hours",
+        "must be at least 1 (updates must be handled before their content is erased)",
+    )
     _check(
         cfg.telegram.mode in ("polling",),
         "[telegram] mode",

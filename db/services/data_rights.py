@@ -2,12 +2,15 @@
 for deletion.
 
 Deletion stops processing and removes identity: the account's name is dropped and it is marked
-deleted (the bot then ignores it until /start), open visits are cancelled, and each patient the
-account registered for itself — or cares for alone — has its identity columns nulled and is
-marked deleted. Kept, without identity: visit logistics (day, window, service, status history)
-and the nurse's record of visits that took place, which the clinic must retain; emergency
-referrals; ratings without comments. A patient another caregiver still manages keeps their data;
-only this account's link is revoked.
+deleted (the bot then answers "your data was deleted; /start" until /start), open visits are
+cancelled, and each patient the account registered for itself — or cares for alone — has its
+identity columns nulled and is marked deleted. The copies go too (`db.services.erasure`): raw
+updates of the person's chat, messages to or naming them, files waiting to be sent, typed
+reasons and notes, planner snapshots. Kept, without identity: visit logistics (day, window,
+service, status history without notes) and the nurse's record of visits that took place, which
+the clinic must retain; emergency referrals; ratings without comments; the audit chain. README's
+Privacy section lists every kept column and why. A patient another caregiver still manages keeps
+their data; only this account's link is revoked.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from db.models import (
     Visit,
     VisitStatusChange,
 )
-from db.services import audit, conversation
+from db.services import audit, conversation, erasure
 from db.services.consent import withdraw_all
 from db.services.my_visits import tell_staff
 from db.services.patients import Notes, my_patients
@@ -212,6 +215,10 @@ async def delete_my_data(
 ) -> DeletionReport:
     """Carry out a deletion request (see the module doc). Call for family accounts only."""
     removed = unlinked = cancelled = kept = 0
+    traces = erasure.Traces()
+    erasure.gather_account(traces, account)
+    visit_ids: list[int] = []
+    patient_ids: list[int] = []
     for mine in await my_patients(session, account.id, clinic_id):
         patient = mine.patient
         others = await session.scalar(
@@ -224,11 +231,15 @@ async def delete_my_data(
         if not mine.is_self and others is not None:
             unlinked += 1
             continue
+        erasure.gather_patient(traces, patient)
         # Identity first, so even the notes queued to staff below carry no name.
         _anonymise(patient, now)
         removed += 1
+        patient_ids.append(patient.id)
         visits = list(await session.scalars(select(Visit).where(Visit.patient_id == patient.id)))
         for visit in visits:
+            erasure.gather_visit(traces, visit)
+            visit_ids.append(visit.id)
             status = VisitStatus(visit.status)
             if can_transition(status, VisitStatus.CANCELLED_BY_PATIENT, Actor.PATIENT):
                 nurse_id = visit.nurse_id
@@ -260,6 +271,12 @@ async def delete_my_data(
         .where(PatientLink.account_id == account.id, PatientLink.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    # How the person named a relative ("Ibu saya") is theirs too; the link rows stay revoked.
+    await session.execute(
+        update(PatientLink).where(PatientLink.account_id == account.id).values(label=None)
+    )
+    await session.flush()
+    await erasure.erase_copies(session, traces, account.id, visit_ids, patient_ids, now)
     await withdraw_all(session, account.id, now)
     await session.execute(
         delete(AccountRole).where(
