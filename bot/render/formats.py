@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 from bot.i18n import Translator
 from scheduler.formats import clock, local, visit_code
 
-__all__ = ["clock", "day_long", "day_short", "moment_long", "moment_short", "visit_code"]
+__all__ = [
+    "clock",
+    "date_plain",
+    "day_long",
+    "day_short",
+    "moment_long",
+    "moment_short",
+    "visit_code",
+]
 
 
 def day_long(tr: Translator, day: date) -> str:
@@ -42,3 +50,10 @@ def moment_short(tr: Translator, moment: datetime, tz: ZoneInfo) -> str:
     """ "Sen 7 Des 09:30" for list lines (clinic time)."""
     at = local(moment, tz)
     return f"{day_short(tr, at.date())} {clock(at.time())}"
+
+
+def date_plain(tr: Translator, day: date) -> str:
+    """ "7 Desember 1950": a date that is not an appointment (a birth date) needs no weekday."""
+    return tr(
+        "formats.date", day=str(day.day), month=tr(f"patient.month.{day.month}"), year=str(day.year)
+    )

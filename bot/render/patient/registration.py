@@ -10,7 +10,13 @@ from typing import Any
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, KeyButton, Reply
-from bot.render.patient.common import START_BOOKING_PREFIX, cb, day_long, quit_row, who_html
+from bot.render.formats import day_long
+from bot.render.patient.common import (
+    START_BOOKING_PREFIX,
+    cb,
+    quit_row,
+    who_html,
+)
 from homecare.config import Config
 
 
