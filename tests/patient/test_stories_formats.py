@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.app import HomecareApp
-from bot.i18n import Translator, t
+from bot.i18n import Translator
 from bot.render.formats import day_long
 from scheduler.visits import VisitStatus
 from tests.patient.helpers import NOW, book, expect, last, register_self, user
