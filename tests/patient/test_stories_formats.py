@@ -21,7 +21,7 @@ from tests.patient.helpers import NOW, book, expect, last, register_self, user
 from tests.patient.story_helpers import no_failures
 
 SHOWN_CODE = re.compile(r"\b[0-9A-Z]{3}-[0-9A-Z]{3}\b")
-# 07/12/2026, "07/12 09:30", 2026-12-07, seconds: none of these reaches the family (RT/RW 003/005 may).
+# 07/12/2026, "07/12 09:30", 2026-12-07, seconds: none reaches the family (RT/RW 003/005 may).
 OTHER_DATE_STYLES = re.compile(
     r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{1,2}/\d{1,2} \d{2}:\d{2}|\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}"
 )
