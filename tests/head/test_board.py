@@ -123,7 +123,7 @@ async def test_board_and_refresh_in_place(
     await head.user.send("/hari_ini")
     board = await head.user.wait_message()
     text = board.text
-    assert text.startswith("<b>Papan kunjungan — Sen 30/11/2026</b>")
+    assert text.startswith("<b>Papan kunjungan — Senin, 30 November 2026</b>")
     assert "⏰ Terlambat: 1 · ❗ Terlewat: 1" in text
     lines = text.split("\n")
     siti = lines.index("<b>Siti Rahmawati</b> — 1/4 selesai")
@@ -167,5 +167,5 @@ async def test_empty_board_in_english(app: HomecareApp, make_person: Callable[..
     boss: Person = await make_person("boss", "head", language="en")
     await boss.user.send("/hari_ini")
     board = await boss.user.wait_message()
-    assert board.text.startswith("<b>Visit board — Mon 30/11/2026</b>")
+    assert board.text.startswith("<b>Visit board — Monday, 30 November 2026</b>")
     assert t("en", "head.board_no_nurses") in board.text
