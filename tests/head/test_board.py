@@ -139,7 +139,7 @@ async def test_board_and_refresh_in_place(
     assert "<b>Belum dikonfirmasi pasien</b> (4) — mohon ditelepon" in lines
     assert "  Sel 1 Des 08:00 🗓 Budi · Tidung · Perawatan luka" in lines  # tomorrow's, unconfirmed
     assert "<b>Belum mendapat jadwal</b> (1)" in lines
-    assert "  01/12 08:00 ⚠️ Citra · Mappala · Perawatan luka" in lines
+    assert "  Sel 1 Des 08:00 ⚠️ Citra · Mappala · Perawatan luka" in lines
     assert board.button_texts == [t("id", "head.refresh")]
     assert "dibatalkan" not in text
 
