@@ -274,6 +274,9 @@ class VisitStatusChange(Base):
     )
     actor_role: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(String(300))
+    # An event that changes no status (from == to): {"event": "moved", "from": {...}, "to": {...}}
+    # or {"event": "plan", "nurse_id": ..., "start": ISO}. Logistics only, no identity.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     at: Mapped[datetime] = _created()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import (
     Account,
     AccountRole,
+    Clinic,
     Consent,
     EmergencyReferral,
     Feedback,
@@ -41,17 +43,36 @@ from db.services.patients import Notes, my_patients
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import change_status
 from homecare.config import Config
+from scheduler.formats import iso_local, visit_code
 from scheduler.visits import Actor, VisitStatus, can_transition
 
 FAMILY_ROLES = ("patient", "caregiver")
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+async def _history_detail(
+    session: AsyncSession, detail: dict[str, Any] | None, tz: ZoneInfo
+) -> dict[str, Any] | None:
+    """The event of a history row as the family reads it: the nurse by name, times local."""
+    if not detail:
+        return None
+    out = dict(detail)
+    if out.get("event") == "plan":
+        nurse = await session.get(Nurse, out.pop("nurse_id", None) or 0)
+        out["nurse"] = nurse.name if nurse else None
+        if out.get("start"):
+            out["start"] = iso_local(datetime.fromisoformat(out["start"]), tz)
+    return out
 
 
 async def export(session: AsyncSession, account: Account, clinic_id: int) -> dict[str, Any]:
-    """Everything stored about this account and its patients, as plain JSON-able data."""
+    """Everything stored about this account and its patients, as plain JSON-able data (times
+    in the clinic's zone, ISO 8601 with offset, whole seconds)."""
+    clinic = await session.get(Clinic, clinic_id)
+    tz = ZoneInfo(clinic.timezone if clinic else "Asia/Makassar")
+
+    def _iso(value: Any) -> Any:
+        return iso_local(value, tz)
+
     consents = list(
         await session.scalars(
             select(Consent).where(Consent.account_id == account.id).order_by(Consent.id)
@@ -78,7 +99,7 @@ async def export(session: AsyncSession, account: Account, clinic_id: int) -> dic
             nurse = await session.get(Nurse, v.nurse_id) if v.nurse_id else None
             visits_out.append(
                 {
-                    "code": v.code,
+                    "code": visit_code(v.code),
                     "day": _iso(v.day),
                     "window": f"{v.window_start:%H:%M}-{v.window_end:%H:%M}",
                     "service": v.service_type,
@@ -88,6 +109,7 @@ async def export(session: AsyncSession, account: Account, clinic_id: int) -> dic
                     "cancel_reason": v.cancel_reason,
                     "nurse_note": v.nurse_note,
                     "vitals": v.vitals,
+                    "planned_start": _iso(v.planned_start),
                     "requested_at": _iso(v.created_at),
                     "history": [
                         {
@@ -96,6 +118,7 @@ async def export(session: AsyncSession, account: Account, clinic_id: int) -> dic
                             "by": h.actor_role,
                             "at": _iso(h.at),
                             "note": h.note,
+                            "event": await _history_detail(session, h.detail, tz),
                         }
                         for h in history
                     ],

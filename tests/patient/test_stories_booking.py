@@ -322,7 +322,11 @@ async def test_reschedule_moves_the_capacity_and_tells_the_head_and_the_nurse(
     history = [
         (c.from_status, c.to_status, c.actor_role) for c in await rows(app, VisitStatusChange)
     ]
-    assert history[-1] == ("scheduled", "requested", "patient")
+    # back to the queue, then the reschedule itself (a row that keeps the status)
+    assert history[-2:] == [
+        ("scheduled", "requested", "patient"),
+        ("requested", "requested", "patient"),
+    ]
     for staff in (kepala, siti):
         note = await staff.wait_message()
         assert "dipindah dari Selasa, 10 November 2026" in note.plain_text
@@ -354,8 +358,18 @@ async def test_reschedule_a_requested_visit_to_another_window_the_same_day(
         "10:00",
         "requested",
     )
-    # An edit of a requested visit: no status change, and the day's minutes are unchanged.
-    assert len(await rows(app, VisitStatusChange)) == 1
+    # An edit of a requested visit: no status change (one row telling the move), and the day's
+    # minutes are unchanged.
+    history = await rows(app, VisitStatusChange)
+    assert [(h.from_status, h.to_status) for h in history] == [
+        (None, "requested"),
+        ("requested", "requested"),
+    ]
+    assert history[1].detail == {
+        "event": "moved",
+        "from": {"day": "2026-11-10", "window": "08:00-10:00"},
+        "to": {"day": "2026-11-10", "window": "10:00-12:00"},
+    }
     [capacity] = await rows(app, DayCapacity)
     assert capacity.remaining_min == capacity.total_min - 45
     await no_failures(app)

@@ -9,6 +9,7 @@ One module per part; the public names are re-exported here for the many callers.
 
 from __future__ import annotations
 
+from bot.render.formats import day_long, day_short
 from bot.render.patient.booking import (
     booked,
     booking_summary,
@@ -38,8 +39,6 @@ from bot.render.patient.common import (
     cb,
     code_label,
     conversation_expired,
-    day_long,
-    day_short,
     joined,
     patient_name_html,
     quit_done,

@@ -8,13 +8,12 @@ from html import escape
 
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import day_long, day_short
 from bot.render.patient.common import (
     COMPLAINT_MAX,
     VisitLike,
     cb,
     code_label,
-    day_long,
-    day_short,
     quit_row,
     window_label,
 )

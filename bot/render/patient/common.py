@@ -9,8 +9,9 @@ from typing import Any, Protocol
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import visit_code
 from bot.render.patient.kin import said
-from scheduler.booking import TimeWindow, format_request_code
+from scheduler.booking import TimeWindow
 
 STEP_PREFIX = "pc"
 FEEDBACK_PREFIX = "pf"
@@ -82,31 +83,12 @@ def joined(lead: Reply | None, reply: Reply) -> Reply:
 # --- dates and names -------------------------------------------------------------------------
 
 
-def day_long(tr: Translator, day: date) -> str:
-    return tr(
-        "patient.date_long",
-        weekday=tr(f"patient.weekday.{day.weekday()}"),
-        day=str(day.day),
-        month=tr(f"patient.month.{day.month}"),
-        year=str(day.year),
-    )
-
-
-def day_short(tr: Translator, day: date) -> str:
-    return tr(
-        "patient.date_short",
-        weekday=tr(f"patient.weekday_short.{day.weekday()}"),
-        day=str(day.day),
-        month=tr(f"patient.month_short.{day.month}"),
-    )
-
-
 def window_label(start: Any, end: Any) -> str:
     return TimeWindow(start, end).label
 
 
 def code_label(code: str) -> str:
-    return format_request_code(code) if len(code) == 6 else code
+    return visit_code(code)
 
 
 def who_plain(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:

@@ -10,11 +10,11 @@ from typing import Any
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, KeyButton, Reply
+from bot.render.formats import day_long
 from bot.render.patient.common import (
     ANY_PATIENT,
     START_BOOKING_PREFIX,
     cb,
-    day_long,
     quit_row,
     who_html,
 )
