@@ -4,9 +4,9 @@
                                 [--database-url URL] [--no-baseline] [--seed 1]
 
 Each family is a new sandbox user who goes through the whole conversation a family has today,
-from /start to a confirmed request (24 actions: consent, "for myself", the profile typed field
-by field with the phone and location shared from the reply keyboard, the summary, the service,
-the five danger-sign questions, the complaint, a day, a window and the confirm). After each
+from /start to a confirmed request (12 actions since issue 10, 24 before: "agree — for myself",
+name, phone shared from the reply keyboard, NIK, one typed address, location shared, the
+service, the one danger-sign question, the complaint, the earliest slot and the confirm). After each
 action the family waits for the bot's answer (the next question), thinks `--think-s`, and goes
 on. All families start within the first think time (seeded jitter), so they book "at once".
 
@@ -80,7 +80,8 @@ TOKEN = "123456789:BENCH-token-for-the-sandbox-000"
 LIMIT = 30.0
 RESULTS = ROOT / "bench" / "results" / "interactive.md"
 PROFILE = ROOT / "bench" / "results" / "interactive-profile.txt"
-WINDOW = re.compile(r"\d\d[:.]\d\d")
+# 73 Sulawesi Selatan, 71 Makassar, district 10, born 17-08-1950 (a man), serial 0001.
+NIK = "7371101708500001"
 
 
 # --- the first release's pacing, replayed ---------------------------------------------------
@@ -162,34 +163,23 @@ async def family(client: Any, index: int, think_s: float, jitter_s: float) -> Fa
     rec.started = time.monotonic()
     try:
         m = await step("start", lambda: u.send("/start"))
-        m = await step("consent", lambda: u.press("✅ Setuju", message_id=m.message_id))
-        m = await step("self", lambda: u.press(m.buttons[0].text, message_id=m.message_id))
+        m = await step("consent", lambda: u.press(m.buttons[0].text, message_id=m.message_id))
         m = await step("name", lambda: u.send(f"Daeng {letters(index)}"))
         m = await step("phone", lambda: u.press_reply(m.reply_buttons[0].text))
-        m = await step("birth", lambda: u.send("17-08-1950"))
-        m = await step("nik", lambda: u.press(m.buttons[0].text, message_id=m.message_id))
-        m = await step("address", lambda: u.send(f"Jl. Tamalate I No. {index}"))
-        m = await step("kelurahan", lambda: u.press("Karunrung", message_id=m.message_id))
-        m = await step("rtrw", lambda: u.send("3/5"))
-        m = await step("landmark", lambda: u.send("depan masjid, pagar hijau"))
+        m = await step("nik", lambda: u.send(NIK))
+        m = await step(
+            "address",
+            lambda: u.send(f"Jl. Tamalate I No. {index}, RT 3/5, Karunrung, depan masjid"),
+        )
         m = await step(
             "location",
             lambda: u.press_reply(m.reply_buttons[0].text, latitude=-5.1601, longitude=119.448),
             count=2,
         )
-        m = await step("save", lambda: u.press("✅ Benar, simpan", message_id=m.message_id))
-        m = await step("book", lambda: u.press(m.buttons[0].text, message_id=m.message_id))
         m = await step("service", lambda: u.press("Perawatan luka", message_id=m.message_id))
-        for sign in range(5):
-            question = m
-            m = await step(
-                f"danger{sign}",
-                lambda q=question: u.press(q.buttons[1].text, message_id=q.message_id),  # type: ignore[misc]
-            )
+        m = await step("danger", lambda: u.press(m.buttons[1].text, message_id=m.message_id))
         m = await step("complaint", lambda: u.send("Luka di kaki belum kering"))
-        m = await step("day", lambda: u.press(m.buttons[0].text, message_id=m.message_id))
-        window = next(b for b in m.buttons if WINDOW.search(b.text))
-        m = await step("window", lambda: u.press(window.text, message_id=m.message_id))
+        m = await step("slot", lambda: u.press(m.buttons[0].text, message_id=m.message_id))
         m = await step("confirm", lambda: u.press(m.buttons[0].text, message_id=m.message_id))
         rec.confirmed = time.monotonic()
     except (StepFailed, StopIteration, IndexError) as exc:
@@ -491,7 +481,7 @@ async def main(argv: list[str] | None = None) -> int:
             print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
     bound = max(0.0, args.families / LIMIT - args.think_s)
     title = (
-        f"Interactive: {args.families} new families booking at once (24 actions each, think "
+        f"Interactive: {args.families} new families booking at once (12 actions each, think "
         f"time {args.think_s:g} s), sandbox limits {LIMIT:.0f} msg/s (burst 30) and 1 msg/s per "
         f"chat (burst 3), {args.latency_ms:g} ms per call; "
         f"{'SQLite' if not args.database_url else args.database_url.split(':')[0]}; "

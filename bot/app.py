@@ -107,12 +107,19 @@ class HomecareApp:
     async def _after_commit(self, turn: Turn) -> None:
         if turn.outbox_ids:
             self.relay.wake(turn.outbox_ids)
+        if turn.compact:
+            task = asyncio.create_task(self._compact(), name="compact")
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
         if turn.callback_answer is not None:
             # Answered beside the intake worker, not by it: the next update need not wait for
             # this round trip, and the spinner on the person's button stops at once.
             task = asyncio.create_task(self._answer(turn.callback_answer), name="answer-button")
             self._answering.add(task)
             task.add_done_callback(self._answering.discard)
+
+    async def _compact(self) -> None:
+        await self.jobs.privacy.compact()
 
     async def _answer(self, a: CallbackAnswer) -> None:
         try:

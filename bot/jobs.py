@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from db.services import escalations, planning
+from db.services import erasure, escalations, planning
 from db.services import reminders as reminder_service
 from db.services.planning import PlanningWorker, PlanOutcome
 from db.types import utcnow
@@ -44,6 +44,7 @@ class JobRunner:
         self.weekly_report = WeeklyReportJobs(self)
         self.planning = PlanningJobs(self)
         self.conversations = ConversationJobs(self)
+        self.privacy = PrivacyJobs(self)
 
     async def start(self) -> None:
         await self.reminders.register()
@@ -51,6 +52,7 @@ class JobRunner:
         await self.weekly_report.register()
         await self.planning.register()
         await self.conversations.register()
+        await self.privacy.register()
         self.scheduler.start()
 
     async def stop(self) -> None:
@@ -113,6 +115,49 @@ class ConversationJobs:
         if ended:
             self.hc.relay.wake()
         return ended
+
+
+# --- privacy ------------------------------------------------------------------------------------
+
+
+class PrivacyJobs:
+    """Hourly (and once at start): empty raw updates and sent messages past
+    `[privacy] raw_retention_hours`; then let SQLite drop the old pages from its WAL."""
+
+    JOB = "privacy:prune"
+    EVERY_S = 3600
+    COMPACT_TRIES = 20
+
+    def __init__(self, runner: JobRunner) -> None:
+        self.runner = runner
+        self.hc = runner.hc
+
+    async def register(self) -> None:
+        await self.prune()
+        self.runner.scheduler.add_job(
+            self.prune, IntervalTrigger(seconds=self.EVERY_S), id=self.JOB, replace_existing=True
+        )
+
+    async def prune(self, now: datetime | None = None) -> erasure.Pruned:
+        hours = self.hc.config.privacy.raw_retention_hours
+        async with self.hc.db.transaction() as session:
+            pruned = await erasure.prune(session, now or utcnow(), hours)
+        if pruned.inbox or pruned.outbox:
+            log.info("pruned %d raw updates and %d sent messages", pruned.inbox, pruned.outbox)
+            await self.compact()
+        return pruned
+
+    async def compact(self) -> bool:
+        """Retried briefly: a reader holding an old snapshot makes one checkpoint partial."""
+        for _ in range(self.COMPACT_TRIES):
+            try:
+                if await self.hc.db.compact():
+                    return True
+            except Exception:  # the next prune tries again; nothing is lost meanwhile
+                log.exception("WAL checkpoint failed")
+                return False
+            await asyncio.sleep(0.25)
+        return False
 
 
 # --- reminders ----------------------------------------------------------------------------------

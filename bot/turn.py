@@ -46,6 +46,8 @@ class Turn:
     outbox_ids: list[int] = field(default_factory=list)
     callback_answer: CallbackAnswer | None = None
     error: BaseException | None = None
+    # Personal data was erased: after the commit, empty SQLite's WAL of its old pages.
+    compact: bool = False
 
     @property
     def language(self) -> str:

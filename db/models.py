@@ -274,6 +274,9 @@ class VisitStatusChange(Base):
     )
     actor_role: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(String(300))
+    # An event that changes no status (from == to): {"event": "moved", "from": {...}, "to": {...}}
+    # or {"event": "plan", "nurse_id": ..., "start": ISO}. Logistics only, no identity.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     at: Mapped[datetime] = _created()
 
 
@@ -392,6 +395,8 @@ class InboxUpdate(Base):
     received_at: Mapped[datetime] = _created()
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(String(300))
+    # Content erased (retention or a deletion request); update_id stays for deduplication.
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class OutboxMessage(Base):
@@ -434,6 +439,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # Payload/params erased (retention or a deletion request); the row stays for dedupe keys.
+    pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StoredFile(Base):

@@ -71,11 +71,16 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cur.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_S * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # Erased personal data must not linger in free pages or freed cells of the file.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(_WRITE, False)
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # a checkpoint (`compact`) must run outside any transaction
+        write = options.get(_WRITE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
@@ -179,6 +184,17 @@ class Database:
     async def drop_all(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(Base.metadata.drop_all)
+
+    async def compact(self) -> bool:
+        """SQLite: copy the WAL into the file and empty it, so erased rows' old page images
+        are gone from the `-wal` file too (secure_delete already zeroes them in the file).
+        False when a reader kept part of the WAL (the next call finishes it)."""
+        if not self.is_sqlite:
+            return True  # PostgreSQL: autovacuum reclaims dead rows
+        async with self.engine.connect() as plain:
+            conn = await plain.execution_options(isolation_level="AUTOCOMMIT")
+            row = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+        return not row[0]  # (busy, wal frames, checkpointed frames)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

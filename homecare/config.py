@@ -117,6 +117,9 @@ class PrivacyConfig:
     # Visit logistics are kept for the clinic's medical-record duty after a deletion request.
     retention_years: int = 5
     privacy_contact: str = "kassikassi.puskesmas@makassarkota.go.id"
+    # Raw Telegram updates and sent messages hold names, addresses, complaints: their content is
+    # erased this long after they were handled/sent (the ids stay, for deduplication).
+    raw_retention_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,9 @@ class DangerSign:
     code: str
     question_id: str
     question_en: str
+    # False for a sign a person cannot report about themself ("unconscious"): asked of
+    # caregivers only.
+    ask_self: bool = True
 
     def question(self, language: str) -> str:
         return self.question_en if language == "en" else self.question_id
@@ -199,6 +205,7 @@ DEFAULT_DANGER_SIGNS: tuple[DangerSign, ...] = (
         "unconscious",
         "Tidak sadar atau sulit dibangunkan?",
         "Unconscious or hard to wake?",
+        ask_self=False,
     ),
     DangerSign("bleeding", "Perdarahan hebat?", "Heavy bleeding?"),
     DangerSign("seizure", "Kejang?", "Seizure?"),
@@ -323,6 +330,11 @@ def _validate(cfg: Config) -> None:
             "[clinic] timezone", f'"{cfg.clinic.timezone}" is not a known time zone'
         ) from None
     _check(
+        cfg.privacy.raw_retention_hours >= 1,
+        "[privacy] raw_retention_hours",
+        "must be at least 1 (updates must be handled before their content is erased)",
+    )
+    _check(
         cfg.telegram.mode in ("polling",),
         "[telegram] mode",
         f'"{cfg.telegram.mode}" is not supported (use "polling")',
@@ -438,6 +450,7 @@ _LIST_SECTIONS: dict[str, tuple[type, Callable[[dict[str, Any]], dict[str, Any]]
             "code": t.get("code"),
             "question_id": t.get("question", {}).get("id"),
             "question_en": t.get("question", {}).get("en"),
+            "ask_self": t.get("ask_self", True),
         },
     ),
 }

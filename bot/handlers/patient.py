@@ -27,7 +27,15 @@ from bot.handlers import (
     patient_visits,
 )
 from bot.handlers.buttons import press
-from bot.handlers.patient_flow import Ctx, Flow, incoming, parse_step_callback
+from bot.handlers.patient_flow import (
+    Ctx,
+    Flow,
+    Incoming,
+    incoming,
+    parse_step_callback,
+    pressed_button,
+)
+from bot.handlers.typed_buttons import typed_press
 from bot.messages import Reply
 from bot.render import patient as render
 from bot.render.common import plain
@@ -35,6 +43,7 @@ from bot.turn import HomecareContext, Turn
 from db.models import Conversation
 from db.services import conversation
 from db.services.consent import has_account_consent
+from db.services.data_rights import FAMILY_ROLES
 from db.services.patients import my_patient
 from db.types import utcnow
 
@@ -122,10 +131,15 @@ async def begin_onboarding(turn: Turn, welcome: Reply | None = None) -> None:
         account.deleted_at = None
     conv = await _live(turn, now)
     if conv is not None:
+        # Mid-way: say where they are and how to go on or stop, then the question again.
         question = await FLOWS[conv.flow].prompt(Ctx(turn, conv, now))
-        await turn.reply(render.joined(welcome, question))
-        return
-    await patient_register.begin(turn, now, lead=welcome)
+        where = Reply(turn.tr("patient.where", doing=turn.tr(f"patient.doing.{conv.flow}")))
+        await turn.reply(render.joined(where, question))
+    elif turn.roles.intersection(FAMILY_ROLES):
+        await turn.reply(render.welcome_back(turn.tr, welcome))
+    else:
+        # Registering from /start goes on to the visit request, as /minta_kunjungan does.
+        await patient_register.begin(turn, now, then="book", lead=welcome)
 
 
 async def request_visit(update: Update, context: HomecareContext) -> None:
@@ -178,9 +192,9 @@ async def on_step_button(update: Update, context: HomecareContext) -> None:
         return
     conv, action, args = pressed
     message = query.message
-    c = Ctx(
-        turn, conv, now, query_id=query.id, turn_message_id=message.message_id if message else None
-    )
+    html, label = pressed_button(message, query.data)
+    message_id = message.message_id if message else None
+    c = Ctx(turn, conv, now, query.id, message_id, pressed_html=html, pressed_label=label)
     if action == "q":
         await _quit_step(c)
     else:
@@ -262,6 +276,10 @@ async def on_book_now_button(update: Update, context: HomecareContext) -> None:
         turn.answer(query.id, turn.tr("common.stale_button"))
         return
     account = turn.require_account()
+    if patient_id == render.ANY_PATIENT:
+        turn.answer(query.id)
+        await patient_booking.begin(turn, utcnow())  # asks which patient when there are several
+        return
     if await my_patient(turn.session, account.id, turn.clinic_id, patient_id) is None:
         turn.answer(query.id, turn.tr("common.not_your_button"))
         return
@@ -302,7 +320,33 @@ async def on_message(update: Update, context: HomecareContext) -> None:
         await conversation.finish(turn.session, conv)
         await turn.reply(render.conversation_expired(turn.tr, conv.flow))
         return
-    await FLOWS[conv.flow].on_message(Ctx(turn, conv, now), incoming(message))
+    c, msg = Ctx(turn, conv, now), incoming(message)
+    if not await _typed_button(c, msg):
+        await FLOWS[conv.flow].on_message(c, msg)
+
+
+# Longer texts are answers to type (a name, a complaint), never a button's words.
+_TYPED_BUTTON_MAX = 40
+
+
+async def _typed_button(c: Ctx, msg: Incoming) -> bool:
+    """A typed "tidak"/"batal"/"kassi kassi" that names one of the step's buttons presses it."""
+    if msg.kind != "text" or len(msg.text) > _TYPED_BUTTON_MAX:
+        return False
+    flow = FLOWS[c.conv.flow]
+    question = await flow.prompt(c)
+    button = typed_press(msg.text, (b for row in question.buttons for b in row))
+    if button is None:
+        return False
+    try:
+        _nonce, action, args = parse_step_callback(button.data)
+        if action == "q":
+            await _quit_step(c)
+        else:
+            await flow.on_button(c, action, args)
+    except BadCallback:
+        return False  # not a step button after all: the step asks again
+    return True
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

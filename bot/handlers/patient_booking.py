@@ -20,7 +20,7 @@ from db.services import booking as booking_service
 from db.services import consent as consent_service
 from db.services import conversation
 from db.services.patients import MyPatient, my_patient, my_patients
-from homecare.config import ServiceType
+from homecare.config import DangerSign, ServiceType
 from scheduler.booking import BookingDecision, BookingRefusal, TimeWindow, check_booking
 from scheduler.identity import InvalidInput, validate_free_text
 
@@ -124,12 +124,11 @@ async def prompt(c: Ctx) -> Reply:
         return render.choose_patient(tr, nonce, [(m.patient.id, who_of(c, m)) for m in mine])
     service = _service(c)
     if step == "service" or service is None:
-        return render.choose_service(tr, nonce, c.config.services, await _who(c, sentence=True))
-    if step == "danger":
-        q = int(c.data.get("q", 0))
-        signs = c.config.danger_signs
         who = await _who(c, sentence=True)
-        return render.danger_question(tr, nonce, signs[q], q + 1, len(signs), who)
+        return render.choose_service(tr, nonce, c.config.services, who, await _again(c))
+    if step == "danger":
+        signs = await _signs_asked(c)
+        return render.danger_question(tr, nonce, signs, await _who(c, sentence=True))
     if step == "complaint":
         return render.complaint_prompt(tr, nonce)
     return await _slot_prompt(c, service)
@@ -141,9 +140,9 @@ async def _slot_prompt(c: Ctx, service: ServiceType) -> Reply:
     day = _day(c)
     if step == "day" or day is None:
         days, busy = await _offer(c, service)
-        if days or busy:
-            return render.choose_day(tr, nonce, days, busy)
-        return render.no_days(tr, c.config)
+        if not days and not busy:
+            return render.no_days(tr, c.config)
+        return render.choose_day(tr, nonce, days, await _earliest(c, days), busy)
     if step == "window":
         windows = await booking_service.windows_for_day(
             c.session, c.config, c.clinic_id, day, c.now
@@ -160,6 +159,25 @@ async def _slot_prompt(c: Ctx, service: ServiceType) -> Reply:
         day=day,
         window=window,
     )
+
+
+async def _again(c: Ctx) -> ServiceType | None:
+    """The service of the patient's last request, offered as "🔁 … lagi"."""
+    pid = c.data.get("pid")
+    last = await booking_service.last_request(c.session, int(pid)) if pid is not None else None
+    return c.config.service(last.service_code) if last is not None else None
+
+
+async def _earliest(c: Ctx, days: list[date]) -> tuple[date, TimeWindow, int] | None:
+    """The soonest bookable day and window, offered as one button above the days; never a day
+    the patient already has a visit on (that request would be refused at the end)."""
+    for day in days:  # `days` already leaves out the patient's busy days
+        windows = await booking_service.windows_for_day(
+            c.session, c.config, c.clinic_id, day, c.now
+        )
+        if windows:
+            return day, windows[0], _windows(c).index(windows[0])
+    return None
 
 
 async def goto(c: Ctx, step: str, **changes: object) -> None:
@@ -179,10 +197,14 @@ async def on_button(c: Ctx, action: str, args: list[str]) -> None:
         await patient_register.begin(c.turn, c.now, then="book", add=True)
     elif step == "service" and action == "s":
         await _service_chosen(c, int_arg(args))
+    elif step == "service" and action == "again":
+        await _same_again(c)
     elif step == "danger" and action in ("y", "n"):
         await _danger(c, action == "y")
     elif step == "day" and action == "d":
         await _day_chosen(c, day_arg(args))
+    elif step == "day" and action == "f" and len(args) == 2:
+        await _earliest_chosen(c, day_arg(args[:1]), int_arg(args, 1))
     elif step == "window" and action == "w":
         await _window_chosen(c, int_arg(args))
     elif step == "confirm" and action == "go":
@@ -206,29 +228,55 @@ async def _service_chosen(c: Ctx, index: int) -> None:
         c.stale()
         return
     await c.accepted_press()
-    if c.config.danger_signs:
-        await goto(c, "danger", svc=services[index].code, q=0)
-    else:
-        await goto(c, "complaint", svc=services[index].code)
+    await _after_service(c, svc=services[index].code, complaint=None)
 
 
-async def _danger(c: Ctx, yes: bool) -> None:
-    signs = c.config.danger_signs
-    q = int(c.data.get("q", 0))
-    if q >= len(signs):
+async def _same_again(c: Ctx) -> None:
+    """The last request's service and complaint again (both shown in the summary to confirm)."""
+    pid = c.data.get("pid")
+    last = await booking_service.last_request(c.session, int(pid)) if pid is not None else None
+    if last is None or c.config.service(last.service_code) is None:
         c.stale()
         return
     await c.accepted_press()
-    if yes:
-        await _emergency(c, signs[q].code)
-        return
-    if q + 1 < len(signs):
-        await goto(c, "danger", q=q + 1)
+    await _after_service(c, svc=last.service_code, complaint=last.complaint)
+
+
+async def _after_service(c: Ctx, **changes: object) -> None:
+    if c.config.danger_signs:
+        await goto(c, "danger", **changes)
+    else:
+        c.advance("danger", **changes)
+        await _after_danger(c)
+
+
+async def _after_danger(c: Ctx) -> None:
+    """Safety first, then the complaint — unless a repeat request brought it along."""
+    if c.data.get("complaint"):
+        await goto(c, "day")
     else:
         await goto(c, "complaint")
 
 
-async def _emergency(c: Ctx, sign: str) -> None:
+async def _signs_asked(c: Ctx) -> list[DangerSign]:
+    """All signs in one question; a person booking for themself is not asked what they could
+    not report (e.g. being unconscious)."""
+    signs = c.config.danger_signs
+    mine = await my_patient(c.session, c.account.id, c.clinic_id, int(c.data["pid"]))
+    if mine is not None and mine.is_self:
+        return [s for s in signs if s.ask_self]
+    return list(signs)
+
+
+async def _danger(c: Ctx, any_sign: bool) -> None:
+    await c.accepted_press()
+    if any_sign:
+        await _emergency(c, [s.code for s in await _signs_asked(c)])
+    else:
+        await _after_danger(c)
+
+
+async def _emergency(c: Ctx, signs: list[str]) -> None:
     """A "yes": the emergency message at once; the referral is recorded and heads alerted."""
     mine = await my_patient(c.session, c.account.id, c.clinic_id, int(c.data["pid"]))
     await c.end()
@@ -241,7 +289,7 @@ async def _emergency(c: Ctx, sign: str) -> None:
             account=c.account,
             patient=mine.patient,
             service_code=str(c.data.get("svc") or "") or None,
-            signs=[sign],
+            signs=signs,
             now=c.now,
             notes=c.notes,
         )
@@ -278,10 +326,30 @@ async def _day_chosen(c: Ctx, day: date) -> None:
     await goto(c, "window", day=day.isoformat())
 
 
+async def _earliest_chosen(c: Ctx, day: date, index: int) -> None:
+    """ "⚡ Paling cepat": the day and the window in one tap, both checked as if chosen apart."""
+    service = _service(c)
+    if service is None:
+        c.stale()
+        return
+    if day not in await _days(c, service):
+        c.answer("booking.refused.too_late")
+        return
+    await _take_window(c, day, index, remember_day=True)
+
+
 async def _window_chosen(c: Ctx, index: int) -> None:
     day = _day(c)
+    if day is None:
+        c.stale()
+        return
+    await _take_window(c, day, index)
+
+
+async def _take_window(c: Ctx, day: date, index: int, remember_day: bool = False) -> None:
+    """The window of `index` on `day`, if still offered: on to the summary to confirm."""
     all_windows = _windows(c)
-    if day is None or index >= len(all_windows):
+    if index >= len(all_windows):
         c.stale()
         return
     window = all_windows[index]
@@ -290,7 +358,10 @@ async def _window_chosen(c: Ctx, index: int) -> None:
         c.answer("booking.refused.too_late")
         return
     await c.accepted_press()
-    await goto(c, "confirm", win=window.key)
+    if remember_day:
+        await goto(c, "confirm", day=day.isoformat(), win=window.key)
+    else:
+        await goto(c, "confirm", win=window.key)
 
 
 async def _confirm(c: Ctx) -> None:

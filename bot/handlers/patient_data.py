@@ -257,6 +257,7 @@ async def _delete(c: Ctx) -> None:
     report = await rights_service.delete_my_data(
         c.session, c.config, c.account, c.clinic_id, c.now, notes=c.notes
     )
+    c.turn.compact = True
     await c.say(
         render.deleted(
             c.tr,

@@ -12,10 +12,12 @@ from typing import Any
 
 from bot.handlers.patient_flow import Incoming
 from homecare.config import ClinicConfig
+from scheduler.address import parse_address
 from scheduler.geo import outside_radius
 from scheduler.identity import (
     InvalidInput,
     Sex,
+    nik_birth_date,
     normalise_phone,
     parse_birth_date,
     parse_nik,
@@ -78,6 +80,21 @@ def read_address(msg: Incoming) -> dict[str, Any]:
     return {"address": validate_free_text(_text(msg), max_len=ADDRESS_MAX, min_len=5)}
 
 
+def read_address_parts(msg: Incoming, area: tuple[str, ...]) -> dict[str, Any]:
+    """One typed address → street, and RT/RW, kelurahan, landmark where it names them."""
+    text = validate_free_text(_text(msg), max_len=ADDRESS_MAX + LANDMARK_MAX, min_len=5)
+    parts = parse_address(text, area)
+    street = parts.street if len(parts.street) >= 5 else text
+    changes: dict[str, Any] = {"address": street[:ADDRESS_MAX]}
+    if parts.rt_rw:
+        changes["rtrw"] = parts.rt_rw
+    if parts.kelurahan:
+        changes["kel"] = parts.kelurahan
+    if parts.landmark:
+        changes["landmark"] = parts.landmark[:LANDMARK_MAX]
+    return changes
+
+
 def read_rtrw(msg: Incoming) -> dict[str, Any]:
     return {"rtrw": validate_rt_rw(_text(msg))}
 
@@ -118,7 +135,11 @@ def read_text_field(field: str, msg: Incoming, today: date, data: dict[str, Any]
     if field == "birth":
         return read_birth(msg, today, data.get("nik"))
     if field == "nik":
-        return read_nik(msg, data.get("birth"))
+        changes = read_nik(msg, data.get("birth"))
+        if not data.get("birth"):
+            # The NIK carries the birth date: registration does not ask for it as well.
+            changes["birth"] = nik_birth_date(changes["nik"], today).isoformat()
+        return changes
     if field == "address":
         return read_address(msg)
     if field == "rtrw":
@@ -134,6 +155,7 @@ __all__ = [
     "NeedText",
     "far_from_clinic",
     "read_address",
+    "read_address_parts",
     "read_birth",
     "read_kelurahan_text",
     "read_label",

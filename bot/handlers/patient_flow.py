@@ -13,9 +13,11 @@ is answered "stale" and changes nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from html import escape
 from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import Message
@@ -69,6 +71,9 @@ class Ctx:
     query_id: str | None = None
     # The message whose button was pressed (its keyboard is taken away once the press is taken).
     turn_message_id: int | None = None
+    # That message's text (HTML) and the pressed button's label, to keep the answer visible.
+    pressed_html: str | None = None
+    pressed_label: str | None = None
     _answered: bool = field(default=False)
 
     @property
@@ -119,22 +124,23 @@ class Ctx:
         self.answer("common.not_your_button")
 
     async def accepted_press(self) -> None:
-        """Take the buttons off the message just pressed, so it cannot be pressed again."""
+        """Take the buttons off the message just pressed, so it cannot be pressed again, and
+        write the chosen answer under the question ("✓ Untuk saya sendiri") so the chat keeps
+        the history."""
         if self.query_id is None or self.turn.chat_id is None:
             return
         message_id = self.turn_message_id
         if message_id is None:
             return
-        await self.turn.call(
-            "editMessageReplyMarkup",
-            {
-                "chat_id": self.turn.chat_id,
-                "message_id": message_id,
-                "reply_markup": {"inline_keyboard": []},
-            },
-            chat_id=self.turn.chat_id,
-            kind="markup",
-        )
+        target = {"chat_id": self.turn.chat_id, "message_id": message_id}
+        text = answered_text(self.pressed_html, self.pressed_label)
+        payload: dict[str, Any]
+        if text is None:
+            method, payload = "editMessageReplyMarkup", {"reply_markup": {"inline_keyboard": []}}
+        else:
+            # An edit without reply_markup also removes the inline keyboard.
+            method, payload = "editMessageText", {"text": text, "parse_mode": "HTML"}
+        await self.turn.call(method, target | payload, chat_id=self.turn.chat_id, kind="markup")
 
     @property
     def notes(self) -> Notes:
@@ -153,6 +159,35 @@ class Ctx:
             self.answer(hint_key, **params)
             return
         await self.say(render.with_hint(self.tr, hint_key, prompt, **params))
+
+
+# Telegram's cap on a message's text; an answer that would not fit only loses its keyboard.
+_MAX_TEXT = 4096
+_LEADING_ICONS = re.compile(r"^[^\w(]+")
+
+
+def pressed_button(message: object, data: str | None) -> tuple[str | None, str | None]:
+    """(the message's text as HTML, the label of the button carrying `data`) of a pressed
+    message; (None, None) for a photo, an inaccessible message or a label not found."""
+    if not isinstance(message, Message) or message.text is None or message.reply_markup is None:
+        return None, None
+    for row in message.reply_markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == data:
+                return message.text_html, button.text
+    return None, None
+
+
+def answered_text(question_html: str | None, label: str | None) -> str | None:
+    """The question with the chosen answer under it, or None when there is nothing to write."""
+    if not question_html or not label:
+        return None
+    # "✅ Setuju" → "✓ Setuju": the check mark says it was chosen; the button's own icon is noise.
+    words = _LEADING_ICONS.sub("", label).strip()
+    if not words:
+        return None
+    text = f"{question_html}\n\n✓ {escape(words)}"
+    return text if len(text) <= _MAX_TEXT else None
 
 
 class Flow(Protocol):

@@ -14,20 +14,23 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from bot.callbacks import BadCallback
 from bot.handlers.patient_fields import (
     InvalidInput,
     NeedButton,
     NeedText,
     far_from_clinic,
+    read_address_parts,
     read_kelurahan_text,
     read_label,
     read_location,
     read_text_field,
 )
-from bot.handlers.patient_flow import CONTINUATIONS, Ctx, Incoming
+from bot.handlers.patient_flow import CONTINUATIONS, Ctx, Incoming, int_arg
 from bot.i18n import LANGUAGES, t
 from bot.messages import Reply
 from bot.render import patient as render
+from bot.render.patient import kin
 from bot.turn import Turn
 from db.services import consent as consent_service
 from db.services import conversation
@@ -36,18 +39,17 @@ from db.services.registration import PatientDraft, draft_complete, register_pati
 
 FLOW = "p.reg"
 
-# Steps answered by typing one profile field, in order, and the step after each.
-TEXT_STEPS = ("name", "phone", "birth", "nik", "address", "rtrw", "landmark")
+# Steps answered by typing one profile field, in order, and the step after each. The NIK gives
+# the birth date (asked only when the NIK is skipped); one typed address gives street, RT/RW,
+# kelurahan and landmark (kelurahan and RT/RW are asked only when not found in it).
+TEXT_STEPS = ("name", "phone", "birth", "nik", "rtrw", "landmark")
 NEXT = {
     "name": "phone",
-    "phone": "birth",
-    "birth": "nik",
+    "phone": "nik",
     "nik": "address",
-    "address": "kel",
-    "kel": "rtrw",
-    "rtrw": "landmark",
+    "birth": "address",
+    "rtrw": "loc",
     "landmark": "loc",
-    "loc": "confirm",
 }
 PROFILE_KEYS = (
     "name",
@@ -89,8 +91,11 @@ async def begin(
     if not await consent_service.has_account_consent(turn.session, account.id, version):
         text = render.consent_text(turn.tr, turn.config)
         data.update(ch=consent_service.text_hash(text), cl=turn.language)
+        if not add and not await my_patients(turn.session, account.id, turn.clinic_id):
+            data["pick"] = 1  # agreeing also answers "for whom": one tap less
         conv = await conversation.begin(turn.session, account.id, FLOW, "consent", data, now)
-        await turn.reply(render.joined(lead, render.consent_prompt(turn.tr, text, conv.nonce)))
+        c = Ctx(turn, conv, now)
+        await turn.reply(render.joined(lead, await prompt(c)))
         return
     conv = await conversation.begin(turn.session, account.id, FLOW, "who", data, now)
     c = Ctx(turn, conv, now)
@@ -119,7 +124,6 @@ def _label(c: Ctx) -> str:
 
 # Steps whose question is one line to type: (locale key, offers "skip").
 _TYPED = {
-    "label": ("patient.reg.label", False),
     "nik": ("patient.reg.nik", True),
     "address": ("patient.reg.address", False),
     "rtrw": ("patient.reg.rtrw", False),
@@ -145,10 +149,10 @@ def _step_prompt(c: Ctx) -> Reply:
     if step in _TYPED:
         key, skip = _TYPED[step]
         return render.text_prompt(tr, nonce, key, skip=skip)
-    if step == "consent":
-        return render.consent_prompt(tr, render.consent_text(tr, c.config), nonce)
-    if step == "pconsent":
-        return render.consent_prompt(tr, render.on_behalf_text(tr, c.config, _label(c)), nonce)
+    if step == "label":
+        return render.label_prompt(tr, nonce)
+    if step in ("consent", "pconsent"):
+        return _consent_prompt(c)
     if step == "name":
         if c.data.get("rel") == "self":
             return render.text_prompt(tr, nonce, "patient.reg.name_self")
@@ -173,8 +177,16 @@ def _location_prompt(c: Ctx) -> Reply:
     return render.location_prompt(c.tr)
 
 
+def _consent_prompt(c: Ctx) -> Reply:
+    if c.conv.step == "pconsent":
+        text = render.on_behalf_text(c.tr, c.config, _label(c))
+        return render.consent_prompt(c.tr, text, c.nonce)
+    text = render.consent_text(c.tr, c.config)
+    return render.consent_prompt(c.tr, text, c.nonce, who=bool(c.data.get("pick")))
+
+
 def _escaped_label(c: Ctx) -> str:
-    return escape(_label(c))
+    return escape(kin.said(c.tr, _label(c)))
 
 
 async def goto(c: Ctx, step: str, **changes: Any) -> None:
@@ -193,6 +205,13 @@ async def on_button(c: Ctx, action: str, args: list[str]) -> None:
     step = c.conv.step
     if step == "kel" and action == "k" and len(args) == 1:
         await _kelurahan(c, args[0])
+        return
+    if step == "label" and action == "kin":
+        index = int_arg(args)
+        if index >= len(kin.OFFERED):
+            raise BadCallback("no such kin")
+        await c.accepted_press()
+        await _label_given(c, kin.stored_word(kin.OFFERED[index]))
         return
     pressed = _BUTTONS.get((step, action))
     # "Myself" is offered only while nobody is registered as the account's own patient.
@@ -220,12 +239,14 @@ async def _on_behalf_refused(c: Ctx) -> None:
 _BUTTONS: dict[tuple[str, str], Callable[[Ctx], Awaitable[None]]] = {
     ("list", "add"): _add,
     ("consent", "ok"): lambda c: _account_consent(c, True),
+    ("consent", "okme"): lambda c: _account_consent(c, True, "me"),
+    ("consent", "okfam"): lambda c: _account_consent(c, True, "fam"),
     ("consent", "no"): lambda c: _account_consent(c, False),
     ("who", "me"): lambda c: goto(c, "name", rel="self"),
     ("who", "fam"): _go_label,
     ("pconsent", "ok"): lambda c: goto(c, "name"),
     ("pconsent", "no"): _on_behalf_refused,
-    ("nik", "skip"): lambda c: goto(c, "address", nik=None, sex=None),
+    ("nik", "skip"): lambda c: goto(c, "birth", nik=None, sex=None),
     ("locfar", "locok"): lambda c: _far_pin_kept(c),
     ("locfar", "locagain"): lambda c: goto(c, "loc", plat=None, plon=None),
     ("confirm", "save"): lambda c: _save(c),
@@ -238,7 +259,13 @@ async def _needs_consent(c: Ctx) -> bool:
     return not await consent_service.has_account_consent(c.session, c.account.id, version)
 
 
-async def _account_consent(c: Ctx, agreed: bool) -> None:
+async def _picked(c: Ctx, who: str) -> None:
+    """Consent given with "for myself" / "for my family": straight to that question."""
+    step, rel = ("name", "self") if who == "me" else ("label", "caregiver")
+    await goto(c, step, rel=rel, ch=None, cl=None, pick=None)
+
+
+async def _account_consent(c: Ctx, agreed: bool, who: str | None = None) -> None:
     if not agreed:
         # Refusal stores nothing: the conversation row goes too.
         await c.end()
@@ -253,6 +280,9 @@ async def _account_consent(c: Ctx, agreed: bool) -> None:
         language=str(c.data.get("cl") or c.turn.language),
         now=c.now,
     )
+    if who is not None and c.data.get("pick"):
+        await _picked(c, who)
+        return
     if c.data.get("then") == "book" and await my_patients(c.session, c.account.id, c.clinic_id):
         await CONTINUATIONS["book"](c.turn, c.now, None)
         return
@@ -273,7 +303,20 @@ async def _kelurahan(c: Ctx, arg: str) -> None:
         c.stale()
         return
     await c.accepted_press()
-    await goto(c, "rtrw", kel=area[int(arg)])
+    await _after_kelurahan(c, kel=area[int(arg)])
+
+
+async def _address(c: Ctx, changes: dict[str, Any]) -> None:
+    """The typed address: on to what it did not say (kelurahan, RT/RW), else the location."""
+    if not changes.get("kel"):
+        await goto(c, "kel", **changes)
+    else:
+        await _after_kelurahan(c, **changes)
+
+
+async def _after_kelurahan(c: Ctx, **changes: Any) -> None:
+    rtrw = changes.get("rtrw", c.data.get("rtrw"))
+    await goto(c, "loc" if rtrw else "rtrw", **changes)
 
 
 async def _save(c: Ctx) -> None:
@@ -317,9 +360,10 @@ async def _consent_for(c: Ctx) -> tuple[str, str, str] | None:
 
 async def _registered(c: Ctx, relation: str, patient_id: int) -> None:
     then_booking = c.data.get("then") == "book"
-    who = c.tr("patient.you") if relation == "self" else _label(c)
+    who = c.tr("patient.you") if relation == "self" else kin.said(c.tr, _label(c))
+    data = dict(c.data)
     await c.end()
-    await c.say(render.registered(c.tr, who, patient_id, then_booking))
+    await c.say(render.registered(c.tr, who, patient_id, then_booking, data))
     if then_booking:
         await CONTINUATIONS["book"](c.turn, c.now, patient_id)
 
@@ -332,10 +376,12 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
     try:
         if step == "label":
             await _typed_label(c, msg)
+        elif step == "address":
+            await _address(c, read_address_parts(msg, c.config.clinic.service_area))
         elif step in TEXT_STEPS:
             await goto(c, NEXT[step], **read_text_field(step, msg, c.today, c.data))
         elif step == "kel":
-            await goto(c, NEXT[step], **read_kelurahan_text(msg, c.config.clinic.service_area))
+            await _after_kelurahan(c, **read_kelurahan_text(msg, c.config.clinic.service_area))
         elif step in ("loc", "locfar"):
             await _location(c, msg)
         else:
@@ -349,10 +395,14 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
 
 
 async def _typed_label(c: Ctx, msg: Incoming) -> None:
-    """Whom the family member registers; the on-behalf consent names them."""
-    changes = read_label(msg)
-    text = render.on_behalf_text(c.tr, c.config, changes["label"])
-    c.advance("pconsent", pch=consent_service.text_hash(text), pcl=c.turn.language, **changes)
+    await _label_given(c, kin.normalise(read_label(msg)["label"]))
+
+
+async def _label_given(c: Ctx, label: str) -> None:
+    """Whom the family member registers ("Ibu", stored without "saya"); the on-behalf consent
+    names them as the family would hear it ("Ibu Anda")."""
+    text = render.on_behalf_text(c.tr, c.config, label)
+    c.advance("pconsent", pch=consent_service.text_hash(text), pcl=c.turn.language, label=label)
     await c.say(render.consent_prompt(c.tr, text, c.nonce))
 
 
@@ -365,9 +415,10 @@ def _button_hint(step: str) -> str:
 
 
 async def _location(c: Ctx, msg: Incoming) -> None:
+    """The last answer: registration is saved at once (one field can be changed afterwards
+    with /data_saya, shown in the saved message)."""
     if msg.kind == "text" and msg.text.strip().casefold() in skip_words():
         c.advance("confirm", lat=None, lon=None)
-        await c.say(render.keyboard_gone(c.tr, "patient.reg.location_skipped"))
     else:
         changes = read_location(msg)
         if far_from_clinic(changes["lat"], changes["lon"], c.config.clinic) is not None:
@@ -375,16 +426,14 @@ async def _location(c: Ctx, msg: Incoming) -> None:
             await goto(c, "locfar", plat=changes["lat"], plon=changes["lon"])
             return
         c.advance("confirm", locfar=None, **changes)
-        await c.say(render.keyboard_gone(c.tr, "patient.reg.location_saved"))
-    await c.say(await prompt(c))
+    await _save(c)
 
 
 async def _far_pin_kept(c: Ctx) -> None:
-    """The family says the far pin is right: keep it (flagged for the head's eyes)."""
+    """The family says the far pin is right: keep it and save."""
     lat, lon = c.data.get("plat"), c.data.get("plon")
     if lat is None or lon is None:
         await goto(c, "loc")
         return
     c.advance("confirm", lat=lat, lon=lon, plat=None, plon=None, locfar=True)
-    await c.say(render.keyboard_gone(c.tr, "location.far_kept"))
-    await c.say(await prompt(c))
+    await _save(c)

@@ -14,6 +14,7 @@ from bot.handlers.head import accept_invite
 from bot.handlers.patient import begin_onboarding
 from bot.menus import queue_chat_menu
 from bot.render import common as render
+from bot.render.common import STAFF_ROLES
 from bot.turn import HomecareContext
 
 
@@ -24,7 +25,7 @@ async def start(update: Update, context: HomecareContext) -> None:
         await accept_invite(update, context, context.args[0])  # staff invite: /start inv_<code>
         return
     welcome = render.welcome(turn.tr, turn.config.clinic, account.first_name, turn.roles)
-    if not turn.roles:
+    if not turn.roles & STAFF_ROLES:
         await begin_onboarding(turn, welcome)  # one message: welcome + where to go on
     else:
         await turn.reply(welcome)

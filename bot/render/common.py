@@ -13,8 +13,11 @@ from homecare.config import ClinicConfig
 ROLE_ORDER = ("head", "admin", "nurse", "caregiver", "patient")
 
 
+STAFF_ROLES = frozenset({"nurse", "head", "admin"})
+
+
 def welcome(tr: Translator, clinic: ClinicConfig, first_name: str, roles: frozenset[str]) -> Reply:
-    staff = roles & {"nurse", "head", "admin"}
+    staff = roles & STAFF_ROLES
     if staff:
         names = ", ".join(tr(f"common.roles.{r}") for r in ROLE_ORDER if r in roles)
         return Reply(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.callbacks import encode
 from bot.i18n import Translator, catalogue
 from bot.messages import MAX_TEXT, Button, Reply
+from bot.render.formats import day_long, visit_code
 from db.services.escalations import (
     KIND_UNCONFIRMED,
     KIND_UNDELIVERED,
@@ -35,9 +36,7 @@ def confirm_data(visit_id: int, day: date, action: str) -> str:
 
 def day_text(tr: Translator, day: date) -> str:
     """ "Senin, 30 November 2026" / "Monday, 30 November 2026"."""
-    weekday = tr(f"delivery.weekday.{day.weekday()}")
-    month = tr(f"delivery.month.{day.month}")
-    return f"{weekday}, {day.day} {month} {day.year}"
+    return day_long(tr, day)
 
 
 def window_text(window: tuple[time, time]) -> str:
@@ -220,7 +219,7 @@ def _line(tr: Translator, item: DigestItem) -> str:
                 "delivery.digest.person_visit",
                 who=who,
                 phone=phone,
-                code=escape(item.visit_code or ""),
+                code=escape(visit_code(item.visit_code)),
                 day=day_text(tr, item.visit_day),
                 window=window_text(item.window),
             )
@@ -229,7 +228,7 @@ def _line(tr: Translator, item: DigestItem) -> str:
         assert item.visit_day is not None and item.window is not None
         line = tr(
             "delivery.digest.visit",
-            code=escape(item.visit_code or ""),
+            code=escape(visit_code(item.visit_code)),
             who=who,
             day=day_text(tr, item.visit_day),
             window=window_text(item.window),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Button, Reply, to_payload
+from bot.render.formats import day_long, visit_code
 from bot.render.patient import other_day_button
 from bot.render.route_map import MapPoint, directions_url, route_links
 from homecare.config import Config
@@ -52,8 +53,7 @@ def hm(t: time | None) -> str:
 
 
 def day_label(tr: Translator, day: date) -> str:
-    names = tr("nurse.weekdays").split(",")
-    return f"{names[day.weekday()]} {day:%d/%m/%Y}"
+    return day_long(tr, day)
 
 
 def service_name(config: Config, code: str, language: str) -> str:
@@ -276,7 +276,7 @@ def stop_card(
             "nurse.card_who",
             who=_who(tr, stop),
             service=service_name(config, stop.service_type, tr.language),
-            code=escape(stop.code),
+            code=escape(visit_code(stop.code)),
         ),
         *_address(tr, stop),
     ]
@@ -436,7 +436,7 @@ def visit_planned(tr: Translator, config: Config, info: VisitNotice, kind: str) 
     return Reply(
         tr(
             f"nurse.family_{kind}",
-            code=escape(info.code),
+            code=escape(visit_code(info.code)),
             service=service_name(config, info.service_type, tr.language),
             day=day_label(tr, info.day),
             nurse=escape(info.nurse_first_name) or tr("nurse.a_nurse"),
@@ -453,7 +453,7 @@ def visit_unplaced(tr: Translator, config: Config, info: VisitNotice) -> Reply:
     return Reply(
         tr(
             "nurse.family_unplaced",
-            code=escape(info.code),
+            code=escape(visit_code(info.code)),
             service=service_name(config, info.service_type, tr.language),
             day=day_label(tr, info.day),
             reason=reason_label(tr, info.reason),
@@ -479,7 +479,7 @@ def not_home_notice(tr: Translator, config: Config, nurse_first: str, code: str)
         tr(
             "nurse.family_not_home",
             nurse=escape(nurse_first) or tr("nurse.a_nurse"),
-            code=escape(code),
+            code=escape(visit_code(code)),
             phone=escape(config.clinic.phone),
         )
     )
@@ -528,7 +528,7 @@ def plan_report(tr: Translator, report: PlanReport) -> Reply:
     if report.unassigned:
         lines.append(tr("nurse.plan_unassigned", count=str(report.unassigned)))
     for code, reason in report.unplaced[:30]:
-        lines.append(f"• {escape(code)}: {reason_label(tr, reason)}")
+        lines.append(f"• {escape(visit_code(code))}: {reason_label(tr, reason)}")
     return Reply("\n".join(lines))
 
 
@@ -545,7 +545,12 @@ def heads_cannot_come(
 ) -> Reply:
     key = "nurse.heads_cannot_come_started" if started else "nurse.heads_cannot_come"
     return Reply(
-        tr(key, name=escape(name), code=escape(code), patient=escape(patient_first) or "-")
+        tr(
+            key,
+            name=escape(name),
+            code=escape(visit_code(code)),
+            patient=escape(patient_first) or "-",
+        )
     )
 
 

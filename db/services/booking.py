@@ -445,6 +445,25 @@ async def book_visit(
 # --- danger signs --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LastRequest:
+    service_code: str
+    complaint: str | None
+
+
+async def last_request(session: AsyncSession, patient_id: int) -> LastRequest | None:
+    """The patient's latest visit request, for "🔁 the same again" (a repeat takes one tap)."""
+    row = (
+        await session.execute(
+            select(Visit.service_type, Visit.complaint)
+            .where(Visit.patient_id == patient_id)
+            .order_by(Visit.created_at.desc(), Visit.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else LastRequest(row.service_type, row.complaint)
+
+
 async def record_emergency(
     session: AsyncSession,
     *,

@@ -2,12 +2,15 @@
 for deletion.
 
 Deletion stops processing and removes identity: the account's name is dropped and it is marked
-deleted (the bot then ignores it until /start), open visits are cancelled, and each patient the
-account registered for itself — or cares for alone — has its identity columns nulled and is
-marked deleted. Kept, without identity: visit logistics (day, window, service, status history)
-and the nurse's record of visits that took place, which the clinic must retain; emergency
-referrals; ratings without comments. A patient another caregiver still manages keeps their data;
-only this account's link is revoked.
+deleted (the bot then answers "your data was deleted; /start" until /start), open visits are
+cancelled, and each patient the account registered for itself — or cares for alone — has its
+identity columns nulled and is marked deleted. The copies go too (`db.services.erasure`): raw
+updates of the person's chat, messages to or naming them, files waiting to be sent, typed
+reasons and notes, planner snapshots. Kept, without identity: visit logistics (day, window,
+service, status history without notes) and the nurse's record of visits that took place, which
+the clinic must retain; emergency referrals; ratings without comments; the audit chain. README's
+Privacy section lists every kept column and why. A patient another caregiver still manages keeps
+their data; only this account's link is revoked.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import (
     Account,
     AccountRole,
+    Clinic,
     Consent,
     EmergencyReferral,
     Feedback,
@@ -31,24 +36,43 @@ from db.models import (
     Visit,
     VisitStatusChange,
 )
-from db.services import audit, conversation
+from db.services import audit, conversation, erasure
 from db.services.consent import withdraw_all
 from db.services.my_visits import tell_staff
 from db.services.patients import Notes, my_patients
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import change_status
 from homecare.config import Config
+from scheduler.formats import iso_local, visit_code
 from scheduler.visits import Actor, VisitStatus, can_transition
 
 FAMILY_ROLES = ("patient", "caregiver")
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+async def _history_detail(
+    session: AsyncSession, detail: dict[str, Any] | None, tz: ZoneInfo
+) -> dict[str, Any] | None:
+    """The event of a history row as the family reads it: the nurse by name, times local."""
+    if not detail:
+        return None
+    out = dict(detail)
+    if out.get("event") == "plan":
+        nurse = await session.get(Nurse, out.pop("nurse_id", None) or 0)
+        out["nurse"] = nurse.name if nurse else None
+        if out.get("start"):
+            out["start"] = iso_local(datetime.fromisoformat(out["start"]), tz)
+    return out
 
 
 async def export(session: AsyncSession, account: Account, clinic_id: int) -> dict[str, Any]:
-    """Everything stored about this account and its patients, as plain JSON-able data."""
+    """Everything stored about this account and its patients, as plain JSON-able data (times
+    in the clinic's zone, ISO 8601 with offset, whole seconds)."""
+    clinic = await session.get(Clinic, clinic_id)
+    tz = ZoneInfo(clinic.timezone if clinic else "Asia/Makassar")
+
+    def _iso(value: Any) -> Any:
+        return iso_local(value, tz)
+
     consents = list(
         await session.scalars(
             select(Consent).where(Consent.account_id == account.id).order_by(Consent.id)
@@ -75,7 +99,7 @@ async def export(session: AsyncSession, account: Account, clinic_id: int) -> dic
             nurse = await session.get(Nurse, v.nurse_id) if v.nurse_id else None
             visits_out.append(
                 {
-                    "code": v.code,
+                    "code": visit_code(v.code),
                     "day": _iso(v.day),
                     "window": f"{v.window_start:%H:%M}-{v.window_end:%H:%M}",
                     "service": v.service_type,
@@ -85,6 +109,7 @@ async def export(session: AsyncSession, account: Account, clinic_id: int) -> dic
                     "cancel_reason": v.cancel_reason,
                     "nurse_note": v.nurse_note,
                     "vitals": v.vitals,
+                    "planned_start": _iso(v.planned_start),
                     "requested_at": _iso(v.created_at),
                     "history": [
                         {
@@ -93,6 +118,7 @@ async def export(session: AsyncSession, account: Account, clinic_id: int) -> dic
                             "by": h.actor_role,
                             "at": _iso(h.at),
                             "note": h.note,
+                            "event": await _history_detail(session, h.detail, tz),
                         }
                         for h in history
                     ],
@@ -212,6 +238,10 @@ async def delete_my_data(
 ) -> DeletionReport:
     """Carry out a deletion request (see the module doc). Call for family accounts only."""
     removed = unlinked = cancelled = kept = 0
+    traces = erasure.Traces()
+    erasure.gather_account(traces, account)
+    visit_ids: list[int] = []
+    patient_ids: list[int] = []
     for mine in await my_patients(session, account.id, clinic_id):
         patient = mine.patient
         others = await session.scalar(
@@ -224,11 +254,15 @@ async def delete_my_data(
         if not mine.is_self and others is not None:
             unlinked += 1
             continue
+        erasure.gather_patient(traces, patient)
         # Identity first, so even the notes queued to staff below carry no name.
         _anonymise(patient, now)
         removed += 1
+        patient_ids.append(patient.id)
         visits = list(await session.scalars(select(Visit).where(Visit.patient_id == patient.id)))
         for visit in visits:
+            erasure.gather_visit(traces, visit)
+            visit_ids.append(visit.id)
             status = VisitStatus(visit.status)
             if can_transition(status, VisitStatus.CANCELLED_BY_PATIENT, Actor.PATIENT):
                 nurse_id = visit.nurse_id
@@ -260,6 +294,12 @@ async def delete_my_data(
         .where(PatientLink.account_id == account.id, PatientLink.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    # How the person named a relative ("Ibu saya") is theirs too; the link rows stay revoked.
+    await session.execute(
+        update(PatientLink).where(PatientLink.account_id == account.id).values(label=None)
+    )
+    await session.flush()
+    await erasure.erase_copies(session, traces, account.id, visit_ids, patient_ids, now)
     await withdraw_all(session, account.id, now)
     await session.execute(
         delete(AccountRole).where(

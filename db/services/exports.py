@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Feedback, Nurse, Patient, Visit, VisitStatusChange
+from scheduler.formats import iso_local, visit_code
 from scheduler.vitals import (
     LOINC,
     LOINC_SYSTEM,
@@ -174,7 +175,7 @@ async def load(
         .order_by(Visit.day, Visit.window_start, Visit.id)
     )
     triples = list(result)
-    codes = {v.id: v.code for v, _, _ in triples}
+    codes = {v.id: visit_code(v.code) for v, _, _ in triples}
     # The same visits again as a subquery (a long id list would hit SQLite's parameter limit).
     in_range = (
         select(Visit.id)
@@ -200,7 +201,7 @@ async def load(
         vitals = _vitals(v.vitals)
         row: dict[str, Any] = {
             "visit_id": v.id,
-            "code": v.code,
+            "code": visit_code(v.code),
             "day": v.day,
             "window_start": v.window_start,
             "window_end": v.window_end,
@@ -273,7 +274,7 @@ def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
+        return value.replace(microsecond=0).isoformat()  # clinic-local with +08:00
     if isinstance(value, time):
         return value.strftime("%H:%M")
     if isinstance(value, float):
@@ -361,7 +362,7 @@ class FhirExport:
 
 
 def _iso(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).isoformat(timespec="seconds")
+    return str(iso_local(at, tz))
 
 
 def _urn(kind: str, key: str) -> str:

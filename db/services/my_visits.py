@@ -34,7 +34,7 @@ from db.services.patients import (
     tell_note,
 )
 from db.services.reminders import sync_visit_reminders
-from db.services.visit_status import change_status, release_capacity
+from db.services.visit_status import change_status, record_event, release_capacity
 from homecare.config import Config
 from scheduler.booking import (
     BookingDecision,
@@ -306,7 +306,18 @@ async def reschedule_visit(
     visit.window_start = window.start
     visit.window_end = window.end
     visit.updated_at = now
-    await session.flush()
+    await record_event(
+        session,
+        visit,
+        {
+            "event": "moved",
+            "from": {"day": old_day.isoformat(), "window": old_window.key},
+            "to": {"day": day.isoformat(), "window": window.key},
+        },
+        Actor.PATIENT,
+        account.id,
+        now,
+    )
     await sync_visit_reminders(session, visit, config, now)
     if was_planned:
         await planning.on_visit_moved(session, visit, old_day, now)

@@ -49,6 +49,7 @@ class ActionResult:
     refusal: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     key_params: dict[str, str] = field(default_factory=dict)
+    day_params: dict[str, date] = field(default_factory=dict)  # written in the reader's style
     eta: time | None = None
     told: int = 0  # family accounts messaged
 
@@ -69,7 +70,7 @@ def check_today(config: Config, visit: Visit, now: datetime) -> ActionResult | N
     """Going, arriving and finishing happen on the visit's day only."""
     today = now.astimezone(config.clinic.tz).date()
     if visit.day != today:
-        return _refuse("nurse.not_today", day=visit.day.strftime("%d/%m/%Y"))
+        return ActionResult(refusal="nurse.not_today", day_params={"day": visit.day})
     return None
 
 

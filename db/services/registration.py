@@ -33,7 +33,7 @@ class PatientDraft:
     address: str
     kelurahan: str
     rt_rw: str
-    landmark: str
+    landmark: str | None
     lat: float | None
     lon: float | None
 
@@ -48,13 +48,14 @@ class PatientDraft:
             address=str(data["address"]),
             kelurahan=str(data["kel"]),
             rt_rw=str(data["rtrw"]),
-            landmark=str(data["landmark"]),
+            landmark=data.get("landmark") or None,
             lat=float(data["lat"]) if data.get("lat") is not None else None,
             lon=float(data["lon"]) if data.get("lon") is not None else None,
         )
 
 
-DRAFT_KEYS = ("name", "phone", "birth", "address", "kel", "rtrw", "landmark")
+# The landmark is optional: it comes with the typed address when the family writes one.
+DRAFT_KEYS = ("name", "phone", "birth", "address", "kel", "rtrw")
 
 
 def draft_complete(data: dict[str, Any]) -> bool:

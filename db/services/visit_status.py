@@ -8,6 +8,7 @@ booked minutes back when the visit stops needing nurse time (cancel, referral, n
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,3 +95,27 @@ async def change_status(
     )
     await session.flush()
     return change
+
+
+async def record_event(
+    session: AsyncSession,
+    visit: Visit,
+    detail: dict[str, Any],
+    actor_role: Actor | str,
+    actor_account_id: int | None,
+    now: datetime,
+) -> None:
+    """A history row for a change that keeps the status (a reschedule, a new nurse or time), so
+    the family's export and the head's log can tell it; `detail["event"]` says which."""
+    session.add(
+        VisitStatusChange(
+            visit_id=visit.id,
+            from_status=visit.status,
+            to_status=visit.status,
+            actor_account_id=actor_account_id,
+            actor_role=str(Actor(actor_role)),
+            detail=detail,
+            at=now,
+        )
+    )
+    await session.flush()

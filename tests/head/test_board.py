@@ -123,7 +123,7 @@ async def test_board_and_refresh_in_place(
     await head.user.send("/hari_ini")
     board = await head.user.wait_message()
     text = board.text
-    assert text.startswith("<b>Papan kunjungan — Sen 30/11/2026</b>")
+    assert text.startswith("<b>Papan kunjungan — Senin, 30 November 2026</b>")
     assert "⏰ Terlambat: 1 · ❗ Terlewat: 1" in text
     lines = text.split("\n")
     siti = lines.index("<b>Siti Rahmawati</b> — 1/4 selesai")
@@ -137,9 +137,9 @@ async def test_board_and_refresh_in_place(
     assert "<b>Rahma Yusuf</b> — cuti / tidak bertugas" in lines
     assert "<b>Terjadwal tanpa perawat</b> (1)" in lines
     assert "<b>Belum dikonfirmasi pasien</b> (4) — mohon ditelepon" in lines
-    assert "  01/12 08:00 🗓 Budi · Tidung · Perawatan luka" in lines  # tomorrow's, unconfirmed
+    assert "  Sel 1 Des 08:00 🗓 Budi · Tidung · Perawatan luka" in lines  # tomorrow's, unconfirmed
     assert "<b>Belum mendapat jadwal</b> (1)" in lines
-    assert "  01/12 08:00 ⚠️ Citra · Mappala · Perawatan luka" in lines
+    assert "  Sel 1 Des 08:00 ⚠️ Citra · Mappala · Perawatan luka" in lines
     assert board.button_texts == [t("id", "head.refresh")]
     assert "dibatalkan" not in text
 
@@ -167,5 +167,5 @@ async def test_empty_board_in_english(app: HomecareApp, make_person: Callable[..
     boss: Person = await make_person("boss", "head", language="en")
     await boss.user.send("/hari_ini")
     board = await boss.user.wait_message()
-    assert board.text.startswith("<b>Visit board — Mon 30/11/2026</b>")
+    assert board.text.startswith("<b>Visit board — Monday, 30 November 2026</b>")
     assert t("en", "head.board_no_nurses") in board.text

@@ -21,6 +21,7 @@ from bot.app import HomecareApp
 from bot.i18n import t
 from db.models import AuditEntry, Feedback, Visit, VisitStatusChange
 from db.services import exports
+from scheduler.formats import visit_code
 from scheduler.vitals import Vitals
 from tests.head import factory
 from tests.head.conftest import Person, run_cli
@@ -112,7 +113,7 @@ async def test_csv_rows_match_the_database(app: HomecareApp) -> None:
     for row in visits:
         v = db_visits[int(row["visit_id"])]
         assert (row["code"], row["day"], row["status"], row["service_type"]) == (
-            v.code,
+            visit_code(v.code),
             v.day.isoformat(),
             v.status,
             v.service_type,

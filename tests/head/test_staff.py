@@ -13,6 +13,7 @@ from bot.app import HomecareApp
 from bot.i18n import Translator, t
 from bot.render.head import day_label
 from db.models import Account, AuditEntry, Nurse, NurseLeave, PlanRun, Route, RouteStop, Visit
+from scheduler.formats import visit_code
 from tests.head import factory
 from tests.head.conftest import NOW, Person, wait_menu
 
@@ -63,7 +64,7 @@ async def staffed(app: HomecareApp, make_person: Callable[..., Any]) -> dict[str
             "na": na.id,
             "nr": nr.id,
             "visit": v.id,
-            "code": v.code,
+            "code": visit_code(v.code),  # as every message shows it
             "foreign": foreign.id,
         }
 

@@ -13,6 +13,7 @@ from bot.app import HomecareApp
 from bot.i18n import t
 from db.models import AuditEntry, Feedback
 from db.services import visit_log
+from scheduler.formats import visit_code
 from scheduler.vitals import Vitals
 from tests.head import factory
 from tests.head.conftest import NOW, Person
@@ -163,7 +164,7 @@ async def test_kunjungan_story(
     await u.press(data=button.callback_data)
     detail = await u.wait_edit(listing)
     text = detail.text
-    assert text.startswith(f"<b>Kunjungan {star.code}</b>")
+    assert text.startswith(f"<b>Kunjungan {visit_code(star.code)}</b>")
     assert "👤 Ani Wulandari (76 th, P) · Karunrung" in text
     assert "Catatan perawat: Tekanan darah &lt;tinggi&gt;, edukasi diet" in text
     assert "TD 150/95 mmHg" in text and "Nadi 88/min" in text

@@ -30,7 +30,7 @@ async def test_schedule_today_and_tomorrow(
     siti = clinic.siti.user
     await siti.send("/jadwal")
     today = await wait_for(siti, "Jadwal hari ini")
-    assert "Senin 12/04/2027" in today.plain_text and "belum dibuat" in today.plain_text
+    assert "Senin, 12 April 2027" in today.plain_text and "belum dibuat" in today.plain_text
     await siti.send("/besok")
     tomorrow = await wait_for(siti, "Jadwal besok")
     assert "belum dibuat" in tomorrow.plain_text
@@ -65,8 +65,8 @@ async def test_declaring_leave(app: HomecareApp, clinic: Clinic) -> None:
     await wait_for(siti, "/cuti 15/12 17/12")
     await siti.send("/cuti 15/04 18/04")  # Thursday to Sunday
     saved = await wait_for(siti, "Cuti diajukan")
-    assert "Kamis 15/04/2027" in saved.plain_text and "Sabtu 17/04/2027" in saved.plain_text
-    assert "Bukan hari kerja" in saved.plain_text and "Minggu 18/04/2027" in saved.plain_text
+    assert "Kamis, 15 April 2027" in saved.plain_text and "Sabtu, 17 April 2027" in saved.plain_text
+    assert "Bukan hari kerja" in saved.plain_text and "Minggu, 18 April 2027" in saved.plain_text
     async with app.db.read() as s:
         leave = list(await s.scalars(select(NurseLeave).order_by(NurseLeave.day)))
         tasks = list(await s.scalars(select(StaffTask).where(StaffTask.kind == "leave_request")))

@@ -88,8 +88,8 @@ async def test_heads_plan_now_and_get_the_result(
     head = clinic.head.user
     await head.send("/rencana")
     queued = await wait_for(head, "sedang dibuat")
-    assert "Selasa 13/04/2027" in queued.plain_text
-    report = await wait_for(head, "Rencana Selasa 13/04/2027 selesai")
+    assert "Selasa, 13 April 2027" in queued.plain_text
+    report = await wait_for(head, "Rencana Selasa, 13 April 2027 selesai")
     assert "5 dari 5 kunjungan terjadwal" in report.plain_text
     [run] = await _runs(app)
     assert run.kind == "manual" and run.requested_by_account_id == clinic.head.account_id

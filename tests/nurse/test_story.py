@@ -143,11 +143,14 @@ async def test_nightly_plan_then_the_nurses_day(
     assert [(h.to_status, h.actor_role) for h in history] == [
         ("requested", "patient"),
         ("scheduled", "system"),
+        ("scheduled", "system"),  # the plan: who comes and when (detail, for the family's export)
         ("on_the_way", "nurse"),
         ("arrived", "nurse"),
         ("completed", "nurse"),
     ]
-    assert {h.actor_account_id for h in history[2:]} == {clinic.siti.account_id}
+    assert history[2].detail is not None and history[2].detail["event"] == "plan"
+    assert history[2].detail["nurse_id"] == clinic.siti_id
+    assert {h.actor_account_id for h in history[3:]} == {clinic.siti.account_id}
     # The family is asked for feedback.
     feedback = await wait_for(family.user, "Beri nilai 1")
     assert feedback.buttons, feedback.plain_text

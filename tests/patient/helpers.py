@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import HomecareApp
+from bot.i18n import Translator
+from bot.render.patient.kin import said
 from db.models import Account, AccountRole, InboxUpdate, Nurse, OutboxMessage
 from sandbox.client import BotMessage, SandboxClient, SandboxUser
 from scheduler.booking import WITA
@@ -86,17 +88,18 @@ async def register_self(
     kelurahan: str = "Karunrung",
     location: bool = True,
 ) -> BotMessage:
-    """/start → consent → "for myself" → every field → saved. Returns the "saved" message."""
+    """/start → "agree — for myself" → every field → saved (and the booking's first question,
+    which it leaves open). Returns the "saved" message."""
     await u.send("/start")
     consent = await last(u)
     assert "Persetujuan" in consent.plain_text or "Consent" in consent.plain_text
     await u.press(consent.buttons[0].text)
-    who = await last(u)
-    await u.press(who.buttons[0].text)
     await fill_profile(u, name=name, nik=nik, kelurahan=kelurahan, location=location)
-    summary = await last(u)
-    await u.press(summary.buttons[0].text)
-    return await last(u)
+    saved, _services = await expect(u, 2)
+    return saved
+
+
+ADDRESS = "Jl. Tamalate I No. 12, RT 3/5, {kelurahan}, depan masjid, pagar hijau"
 
 
 async def fill_profile(
@@ -104,12 +107,15 @@ async def fill_profile(
     *,
     name: str,
     nik: str | None,
-    kelurahan: str,
+    kelurahan: str | None,
     location: bool,
     typed_phone: str | None = None,
     pin: tuple[float, float] = (-5.1601, 119.4480),
 ) -> None:
-    """From the name question to the summary (which the caller reads)."""
+    """From the name question through the location (the caller reads the "saved" message).
+
+    With `kelurahan=None` the address names none, and the caller answers the kelurahan
+    question (left unread)."""
     await last(u)  # name question
     await u.send(name)
     phone = await last(u)
@@ -117,33 +123,31 @@ async def fill_profile(
         await u.press_reply(phone.reply_buttons[0].text)
     else:
         await u.send(typed_phone)
-    await last(u)  # birth date
-    await u.send("17-08-1950")
     nik_question = await last(u)
     if nik is None:
         await u.press(nik_question.buttons[0].text)
+        await last(u)  # birth date
+        await u.send("17-08-1950")
     else:
         await u.send(nik)
     await last(u)  # address
-    await u.send("Jl. Tamalate I No. 12")
-    await last(u)  # kelurahan
-    await u.press(kelurahan)
-    await last(u)  # RT/RW
-    await u.send("3/5")
-    await last(u)  # landmark
-    await u.send("depan masjid, pagar hijau")
+    if kelurahan is None:
+        await u.send("Jl. Tamalate I No. 12, RT 3/5, depan masjid, pagar hijau")
+        return
+    await u.send(ADDRESS.format(kelurahan=kelurahan))
     loc = await last(u)
     if location:
         await u.press_reply(loc.reply_buttons[0].text, latitude=pin[0], longitude=pin[1])
     else:
         await u.press_reply(loc.reply_buttons[1].text)
-    # (the caller reads "location received" + the summary)
-    await last(u)
 
 
 async def register_family_member(u: Any, label: str, name: str, *, first: bool) -> None:
-    """From the label question through the saved message (and, for `first`, the booking)."""
+    """From the label question through the saved message (and, for `first`, the booking).
+
+    `label` is typed as a family would ("Ibu saya"); the bot says it back as "Ibu Anda"."""
     await u.send(label)
+    label = said(Translator("id"), label)
     behalf = await last(u)
     assert f"Anda akan mendaftarkan {label}" in behalf.plain_text
     await u.press("✅ Setuju")
@@ -152,9 +156,6 @@ async def register_family_member(u: Any, label: str, name: str, *, first: bool) 
     # fill_profile reads the name question itself: put it back.
     u.cursor = name_question.message_id - 1
     await fill_profile(u, name=name, nik=None, kelurahan="Mappala", location=False)
-    summary = await last(u)
-    assert f"Periksa data {label}" in summary.plain_text
-    await u.press("✅ Benar, simpan")
     if first:
         saved, services = await expect(u, 2)
         assert "Layanan perawat apa yang dibutuhkan" in services.plain_text
@@ -162,7 +163,7 @@ async def register_family_member(u: Any, label: str, name: str, *, first: bool) 
         await last(u)
     else:
         saved = await last(u)
-    assert saved.plain_text == f"Terima kasih, data {label} tersimpan ✓"
+    assert saved.plain_text.startswith(f"Terima kasih, data {label} tersimpan ✓")
 
 
 async def book(
@@ -184,7 +185,8 @@ async def book(
     await no_danger_signs(u)
     await u.send(complaint)
     days = await last(u)
-    await u.press(days.buttons[day_index].text)
+    assert days.buttons[0].text.startswith("⚡"), "the earliest slot comes first"
+    await u.press(days.buttons[day_index + 1].text)
     await last(u)
     await u.press(window)
     summary = await last(u)
@@ -193,10 +195,10 @@ async def book(
 
 
 async def no_danger_signs(u: SandboxUser) -> None:
-    for _ in range(5):
-        question = await last(u)
-        assert "keselamatan" in question.plain_text or "Safety" in question.plain_text
-        await u.press(question.buttons[1].text)
+    """The one safety question (every sign listed) → "none of these"."""
+    question = await last(u)
+    assert "keselamatan" in question.plain_text or "Safety" in question.plain_text
+    await u.press(question.buttons[1].text)
     await last(u)  # complaint question
 
 

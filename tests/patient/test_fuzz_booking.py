@@ -26,10 +26,10 @@ STEPS = ("patient", "service", "danger", "complaint", "day", "window", "confirm"
 # What a step's own buttons do; any other action with the right nonce must be refused.
 VALID_ACTIONS = {
     "patient": {"p", "add"},
-    "service": {"s"},
+    "service": {"s", "again"},
     "danger": {"y", "n"},
     "complaint": set(),
-    "day": {"d"},
+    "day": {"d", "f"},
     "window": {"w"},
     "confirm": {"go"},
 }
@@ -91,9 +91,7 @@ class Driver:
         self.u = await user(self.client, "fuzzy")
         await self.u.send("/pasien")
         await last(self.u)
-        await self.u.press("✅ Setuju")
-        await last(self.u)
-        await self.u.press("👪 Untuk anggota keluarga")
+        await self.u.press("✅ Setuju — untuk keluarga saya")
         await last(self.u)
         await register_family_member(self.u, "Ibu saya", "Siti Aminah", first=False)
         await self.u.send("/pasien")
@@ -110,17 +108,16 @@ class Driver:
         path = STEPS[: STEPS.index(step)]
         for done in path:
             if done == "patient":
-                await u.press("Ibu saya (Siti Aminah)", message_id=message.message_id)
+                await u.press("Ibu Anda (Siti Aminah)", message_id=message.message_id)
             elif done == "service":
                 await u.press("Perawatan luka", message_id=message.message_id)
             elif done == "danger":
-                for _ in range(4):
-                    await u.press("Tidak", message_id=message.message_id)
-                    message = await last(u)
-                await u.press("Tidak", message_id=message.message_id)
+                await u.press("Tidak ada", message_id=message.message_id)
             elif done == "complaint":
                 await u.send("Luka di kaki")
-            elif done in ("day", "window"):
+            elif done == "day":  # a day (the first button is the earliest day and window)
+                await u.press(message.buttons[1].text, message_id=message.message_id)
+            elif done == "window":
                 await u.press(message.buttons[0].text, message_id=message.message_id)
             message = await last(u)
         self.at, self.prompt = step, message

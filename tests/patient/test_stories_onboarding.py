@@ -26,6 +26,7 @@ from tests.patient.helpers import (
     answer_of,
     book,
     count,
+    expect,
     fill_profile,
     last,
     register_family_member,
@@ -47,7 +48,12 @@ async def test_consent_refused_stores_nothing_and_says_how_to_get_care(
     assert consent.plain_text.startswith("Selamat datang di Puskesmas Kassi-Kassi")
     assert "Persetujuan penggunaan data" in consent.plain_text
     assert "versi 2026-11" in consent.plain_text
-    assert consent.button_texts == ["✅ Setuju", "Tidak setuju"]
+    # Agreeing also says for whom: one tap less than asking it after.
+    assert consent.button_texts == [
+        "✅ Setuju — untuk saya sendiri",
+        "✅ Setuju — untuk keluarga saya",
+        "Tidak setuju",
+    ]
     await ani.press("Tidak setuju")
     refused = await last(ani)
     # It says exactly what is kept: the account row the bot needs to answer, nothing else.
@@ -77,10 +83,7 @@ async def test_full_registration_stores_a_normalised_profile_with_consent(
     nai = await user(client, "nai")
     await nai.send("/start")
     consent = await last(nai)
-    await nai.press("✅ Setuju")
-    who = await last(nai)
-    assert who.button_texts == ["👤 Untuk saya sendiri", "👪 Untuk anggota keluarga", "✖ Batal"]
-    await nai.press("👤 Untuk saya sendiri")
+    await nai.press("✅ Setuju — untuk saya sendiri")
     await fill_profile(
         nai,
         name="Hj. Daeng  Nai",
@@ -89,15 +92,17 @@ async def test_full_registration_stores_a_normalised_profile_with_consent(
         location=True,
         typed_phone="0812-3456-7890",
     )
-    summary = await last(nai)
-    assert "Nama: Hj. Daeng Nai" in summary.plain_text
-    assert "HP: +6281234567890" in summary.plain_text
-    assert "Tanggal lahir: Kamis, 17 Agustus 1950" in summary.plain_text
-    assert "RT/RW 003/005, Kel. Karunrung" in summary.plain_text
-    await nai.press("✅ Benar, simpan")
-    saved = await last(nai)
-    assert saved.plain_text == "Terima kasih, data Anda tersimpan ✓"
-    assert saved.button_texts == ["🏠 Minta kunjungan sekarang"]
+    # Saved at once after the last answer; the message shows what was stored (the birth date
+    # read from the NIK) and how to change one field; the visit request follows.
+    saved, services = await expect(nai, 2)
+    assert saved.plain_text.startswith("Terima kasih, data Anda tersimpan ✓")
+    assert "Nama: Hj. Daeng Nai" in saved.plain_text
+    assert "HP: +6281234567890" in saved.plain_text
+    assert "Tanggal lahir: Kamis, 17 Agustus 1950" in saved.plain_text
+    assert "RT/RW 003/005, Kel. Karunrung" in saved.plain_text
+    assert "Patokan: depan masjid, pagar hijau" in saved.plain_text
+    assert saved.plain_text.endswith(t("id", "patient.reg.saved_edit"))
+    assert services.plain_text == "Layanan perawat apa yang dibutuhkan untuk Anda?"
 
     account = await account_of(app, nai.id)
     [patient] = await rows(app, Patient)
@@ -129,11 +134,8 @@ async def test_full_registration_stores_a_normalised_profile_with_consent(
     assert {r.role for r in await rows(app, AccountRole, AccountRole.account_id == account.id)} == {
         "patient"
     }
-    assert await rows(app, Conversation, Conversation.account_id == account.id) == []
-    # "Request a visit now" starts the booking for this patient.
-    await nai.press("🏠 Minta kunjungan sekarang")
-    services = await last(nai)
-    assert services.plain_text == "Layanan perawat apa yang dibutuhkan untuk Anda?"
+    [booking] = await rows(app, Conversation, Conversation.account_id == account.id)
+    assert (booking.flow, booking.step) == ("p.book", "service")
     await no_failures(app)
 
 
@@ -143,9 +145,7 @@ async def test_bad_registration_answers_are_explained_and_change_nothing(
     ida = await user(client, "ida")
     await ida.send("/start")
     await last(ida)
-    await ida.press("✅ Setuju")
-    await last(ida)
-    await ida.press("👤 Untuk saya sendiri")
+    await ida.press("✅ Setuju — untuk saya sendiri")
     await last(ida)
     account = await account_of(app, ida.id)
     [before] = await rows(app, Conversation, Conversation.account_id == account.id)
@@ -174,17 +174,13 @@ async def test_bad_registration_answers_are_explained_and_change_nothing(
     await ida.send("081234567891")
     await last(ida)
     [before] = await rows(app, Conversation, Conversation.account_id == account.id)
-    await refused(ida.send("17-08-2090"), t("id", "invalid.birth_date.future"))
-    await refused(ida.send("kemarin"), t("id", "invalid.birth_date.format"))
-    await ida.send("17 Agustus 1950")
-    await last(ida)
-    [before] = await rows(app, Conversation, Conversation.account_id == account.id)
-    # A NIK whose encoded birth date is not the one given; then one of the wrong length.
-    await refused(ida.send("7371101808500001"), t("id", "invalid.nik.birth_date_mismatch"))
+    # A NIK of the wrong length; one whose date cannot be a birth date (day 32).
     await refused(ida.send("12345"), t("id", "invalid.nik.length"))
+    await refused(ida.send("7371103208500001"), t("id", "invalid.nik.date"))
     await ida.send("7371105708500002")  # a woman's NIK (day + 40) for 17-08-1950
     await last(ida)
-    await ida.send("Jl. Tidung 7")
+    # An address that names no kelurahan: the kelurahan is asked for.
+    await ida.send("Jl. Perintis 7")
     kel = await last(ida)
     [before] = await rows(app, Conversation, Conversation.account_id == account.id)
     await refused(ida.send("Kelurahan saya dekat pasar"), t("id", "patient.press_button"))
@@ -197,7 +193,7 @@ async def test_bad_registration_answers_are_explained_and_change_nothing(
     await last(ida)
     [after] = await rows(app, Conversation, Conversation.account_id == account.id)
     assert (after.step, after.data["kel"]) == ("rtrw", "Tidung")
-    assert after.data["sex"] == "F"
+    assert (after.data["sex"], after.data["birth"]) == ("F", "1950-08-17")
     assert await count(app, Patient) == 0
     await no_failures(app)
 
@@ -208,17 +204,15 @@ async def test_address_outside_the_service_area_is_not_stored_and_cannot_book(
     ola = await user(client, "ola")
     await ola.send("/start")
     await last(ola)
-    await ola.press("✅ Setuju")
-    await last(ola)
-    await ola.press("👤 Untuk saya sendiri")
+    await ola.press("✅ Setuju — untuk saya sendiri")
     await last(ola)
     await ola.send("Ola Sitorus")
     await last(ola)
     await ola.send("0813 1111 2222")
+    nik = await last(ola)
+    await ola.press(nik.buttons[0].text)  # Lewati: then the birth date is asked
     await last(ola)
     await ola.send("01-02-1960")
-    nik = await last(ola)
-    await ola.press(nik.buttons[0].text)  # Lewati
     await last(ola)
     await ola.send("Jl. Perintis Kemerdekaan 10")
     kel = await last(ola)
@@ -248,36 +242,38 @@ async def test_caregiver_with_two_patients_books_for_each(app: HomecareApp, clie
     await rina.send("/minta_kunjungan")
     consent = await last(rina)
     assert "Persetujuan penggunaan data" in consent.plain_text
-    await rina.press("✅ Setuju")
-    await last(rina)
-    await rina.press("👪 Untuk anggota keluarga")
+    await rina.press("✅ Setuju — untuk keluarga saya")
     await last(rina)
     await register_family_member(rina, "Ibu saya", "Siti Aminah", first=True)
     await rina.send("/pasien")
     listing = await last(rina)
-    assert "• Ibu saya (Siti Aminah)" in listing.plain_text
+    assert "• Ibu Anda (Siti Aminah)" in listing.plain_text
     await rina.press("➕ Tambah pasien")
     await last(rina)
     await register_family_member(rina, "Bapak", "Andi Baso", first=False)
 
-    mother = await book(rina, patient="Ibu saya (Siti Aminah)", complaint="Tensi tinggi")
-    assert "Ibu saya (Siti Aminah) — Perawatan luka" in mother.plain_text
+    mother = await book(rina, patient="Ibu Anda (Siti Aminah)", complaint="Tensi tinggi")
+    assert "Ibu Anda (Siti Aminah) — Perawatan luka" in mother.plain_text
     father = await book(
-        rina, patient="Bapak (Andi Baso)", service="Suntik/obat", day_index=1, window="10:00–12:00"
+        rina,
+        patient="Bapak Anda (Andi Baso)",
+        service="Suntik/obat",
+        day_index=1,
+        window="10:00–12:00",
     )
-    assert "Bapak (Andi Baso) — Suntik/obat" in father.plain_text
+    assert "Bapak Anda (Andi Baso) — Suntik/obat" in father.plain_text
 
     account = await account_of(app, rina.id)
     links = await rows(app, PatientLink, PatientLink.account_id == account.id)
     assert sorted((lk.relation, lk.label) for lk in links) == [
         ("caregiver", "Bapak"),
-        ("caregiver", "Ibu saya"),
+        ("caregiver", "Ibu"),
     ]
     by_label = {lk.label: lk.patient_id for lk in links}
     visits = await rows(app, Visit)
     assert sorted((v.patient_id, v.service_type, str(v.day)) for v in visits) == sorted(
         [
-            (by_label["Ibu saya"], "wound_care", "2026-11-10"),
+            (by_label["Ibu"], "wound_care", "2026-11-10"),
             (by_label["Bapak"], "injection", "2026-11-11"),
         ]
     )
@@ -308,12 +304,13 @@ async def test_danger_sign_ends_with_emergency_message_no_booking_and_heads_aler
     await nai.send("/minta_kunjungan")
     await last(nai)
     await nai.press("Cek hipertensi/diabetes")
-    first = await last(nai)
-    assert "Pertanyaan keselamatan 1/5" in first.plain_text
-    await nai.press("Tidak")
-    second = await last(nai)
-    assert "Nyeri dada?" in second.plain_text
-    await nai.press("Ya")
+    question = await last(nai)
+    # One message lists every sign a person can report about themself.
+    assert "Apakah Anda saat ini mengalami salah satu tanda ini?" in question.plain_text
+    assert "• Sesak napas berat\n• Nyeri dada\n• Perdarahan hebat\n• Kejang" in question.plain_text
+    assert "Tidak sadar" not in question.plain_text  # nobody reports being unconscious
+    assert question.button_texts == ["🚨 Ya, ada salah satu", "Tidak ada", "✖ Batal"]
+    await nai.press("🚨 Ya, ada salah satu")
     emergency = await last(nai)
     assert "Ini tanda bahaya" in emergency.plain_text
     assert "112 / 119" in emergency.plain_text
@@ -322,16 +319,20 @@ async def test_danger_sign_ends_with_emergency_message_no_booking_and_heads_aler
 
     assert await count(app, Visit) == 0
     [referral] = await rows(app, EmergencyReferral)
-    assert (referral.signs, referral.service_type) == (["chest_pain"], "chronic_check")
+    assert referral.service_type == "chronic_check"
+    assert referral.signs == ["breathless", "chest_pain", "bleeding", "seizure"]
     [task] = await rows(app, StaffTask)
     assert task.kind == "emergency_followup" and task.patient_id == referral.patient_id
     alert = await kepala.wait_message()
     assert "Tanda bahaya dilaporkan" in alert.plain_text
     assert "Daeng Nai" in alert.plain_text and "+62812" in alert.plain_text
-    assert "Tanda: Nyeri dada" in alert.plain_text
-    # The conversation is over: the remaining danger buttons are dead.
+    assert (
+        "Tanda (salah satu dari): Sesak napas berat, Nyeri dada, Perdarahan hebat, Kejang"
+        in alert.plain_text
+    )
+    # The conversation is over: the question's buttons are dead.
     account = await account_of(app, nai.id)
     assert await rows(app, Conversation, Conversation.account_id == account.id) == []
-    press = await nai.press_forged(second.buttons[1].callback_data or "")
+    press = await nai.press_forged(question.buttons[1].callback_data or "")
     assert await answer_of(nai, press) == t("id", "common.stale_button")
     await no_failures(app)

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.i18n import Translator
 from bot.messages import Reply
+from bot.render.formats import day_long, moment_short
 from bot.render.head.common import actor_word, fit_lines, word
 
 
@@ -19,7 +20,7 @@ def invite_created(tr: Translator, name: str, role: str, link: str, expires: dat
             name=escape(name),
             role=tr(f"common.roles.{role}"),
             link=escape(link),
-            expires=expires.strftime("%d/%m/%Y %H:%M"),
+            expires=f"{day_long(tr, expires.date())} {expires:%H:%M}",
         )
     )
 
@@ -45,7 +46,7 @@ def audit_entries(
     for e in entries:
         who = escape(names.get(e.actor_account_id, "—")) if e.actor_account_id else "—"
         lines.append(
-            f"{e.at.astimezone(tz):%d/%m %H:%M} · {who} ({actor_word(tr, e.actor_role)}) · "
+            f"{moment_short(tr, e.at, tz)} · {who} ({actor_word(tr, e.actor_role)}) · "
             + word(tr, f"head.audit_action.{e.action}", e.action)
             + f" · <code>{escape(e.subject)}</code>"
         )

@@ -7,13 +7,14 @@ from html import escape
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import day_short
 from bot.render.head.common import STATUS_ICON, day_label, fit_lines, hm, service_name
 from db.services.board import Board, BoardVisit
 from homecare.config import Config
 
 
 def _board_line(tr: Translator, config: Config, v: BoardVisit, with_day: bool = False) -> str:
-    when = f"{v.day:%d/%m} " if with_day else ""
+    when = day_short(tr, v.day) + " " if with_day else ""
     start = v.planned_start or v.window_start
     flag = " " + tr(f"head.flag.{v.flag}") if v.flag else ""
     urgent = " ‼️" if v.priority == "urgent" else ""

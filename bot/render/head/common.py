@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.i18n import Translator, catalogue
 from bot.messages import MAX_TEXT, Reply, to_payload
+from bot.render.formats import day_long
 from homecare.config import Config
 from scheduler.visits import VisitStatus
 
@@ -59,8 +60,7 @@ def fit_lines(lines: Sequence[str], tr: Translator, limit: int = MAX_TEXT - 200)
 
 
 def day_label(tr: Translator, day: date) -> str:
-    names = tr("head.weekdays").split(",")
-    return f"{names[day.weekday()]} {day:%d/%m/%Y}"
+    return day_long(tr, day)
 
 
 def hm(t: time | datetime | None) -> str:

@@ -9,6 +9,7 @@ from html import escape
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import visit_code
 from bot.render.head.common import day_label, service_name, skill_word
 from db.services.staff import LeaveLine, NurseSummary, Reassigned
 from homecare.config import Config
@@ -154,7 +155,12 @@ def _window(done: Reassigned) -> str:
 def reassign_note_old(tr: Translator, done: Reassigned) -> Reply:
     v = done.visit
     return Reply(
-        tr("head.reassign_note_old", code=v.code, day=day_label(tr, v.day), window=_window(done))
+        tr(
+            "head.reassign_note_old",
+            code=visit_code(v.code),
+            day=day_label(tr, v.day),
+            window=_window(done),
+        )
     )
 
 
@@ -163,7 +169,7 @@ def reassign_note_new(tr: Translator, config: Config, done: Reassigned) -> Reply
     return Reply(
         tr(
             "head.reassign_note_new",
-            code=v.code,
+            code=visit_code(v.code),
             day=day_label(tr, v.day),
             window=_window(done),
             patient=escape((done.patient.full_name or "").split(" ")[0] or "—"),

@@ -11,6 +11,7 @@ from typing import Any
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import day_short, visit_code
 from bot.render.head.common import (
     SEX,
     STATUS_ICON,
@@ -127,7 +128,7 @@ def log_list(
     for item in page.items:
         label = (
             f"{item.day:%d/%m} {hm(item.window_start)} {STATUS_ICON.get(item.status, '•')} "
-            f"{item.code} · {item.nurse_name or '—'} · {item.kelurahan or '—'}"
+            f"{visit_code(item.code)} · {item.nurse_name or '—'} · {item.kelurahan or '—'}"
         )
         rows.append((Button(label[:60], data=encode("hd", item.visit_id, s, page.page)),))
     nav: list[Button] = []
@@ -214,7 +215,7 @@ def visit_detail(
     age = tr("head.age", years=d.patient_age) if d.patient_age is not None else ""
     who = ", ".join(p for p in (age, sex) if p)
     lines = [
-        tr("head.detail_title", code=d.code),
+        tr("head.detail_title", code=visit_code(d.code)),
         tr(
             "head.detail_when",
             day=day_label(tr, d.day),
@@ -266,7 +267,8 @@ def visit_detail(
         who_ = escape(h.actor_name) + " " if h.actor_name else ""
         note = f" ({escape(h.note)})" if h.note else ""
         lines.append(
-            f"  {h.at:%d/%m %H:%M} · {who_}({actor_word(tr, h.actor_role)}) · "
+            f"  {day_short(tr, h.at.date())} {h.at:%H:%M} · {who_}"
+            f"({actor_word(tr, h.actor_role)}) · "
             f"{src} → {status_word(tr, h.to_status)}{note}"
         )
     rows: list[tuple[Button, ...]] = []
@@ -290,7 +292,7 @@ def reassign_menu(
             rows.append((Button(name[:40], data=encode("hR", visit_id, nid, state)),))
     rows.append((Button(tr("head.back"), data=encode("hd", visit_id, state, 0)),))
     unable = [escape(name) for _, name, ok in choices if not ok]
-    text = tr("head.reassign_ask", code=code)
+    text = tr("head.reassign_ask", code=visit_code(code))
     if unable:
         text += "\n" + tr("head.reassign_unable", names=", ".join(unable))
     if len(rows) == 1:

@@ -9,6 +9,7 @@ One module per part; the public names are re-exported here for the many callers.
 
 from __future__ import annotations
 
+from bot.render.formats import day_long, day_short
 from bot.render.patient.booking import (
     booked,
     booking_summary,
@@ -24,6 +25,7 @@ from bot.render.patient.booking import (
     window_buttons,
 )
 from bot.render.patient.common import (
+    ANY_PATIENT,
     COMMENT_MAX,
     COMPLAINT_MAX,
     FEEDBACK_PREFIX,
@@ -37,8 +39,6 @@ from bot.render.patient.common import (
     cb,
     code_label,
     conversation_expired,
-    day_long,
-    day_short,
     joined,
     patient_name_html,
     quit_done,
@@ -84,6 +84,7 @@ from bot.render.patient.registration import (
     birth_prompt,
     kelurahan_prompt,
     keyboard_gone,
+    label_prompt,
     location_prompt,
     out_of_area,
     patients_list,
@@ -92,11 +93,13 @@ from bot.render.patient.registration import (
     reg_summary,
     registered,
     text_prompt,
+    welcome_back,
     who_prompt,
 )
 from bot.render.patient.staff_notes import head_emergency_alert, staff_visit_changed
 
 __all__ = [
+    "ANY_PATIENT",
     "CANCEL_REASONS",
     "COMMENT_MAX",
     "COMPLAINT_MAX",
@@ -146,6 +149,7 @@ __all__ = [
     "kelurahan_prompt",
     "keyboard_gone",
     "km_text",
+    "label_prompt",
     "location_prompt",
     "move_day",
     "move_summary",
@@ -167,6 +171,7 @@ __all__ = [
     "staff_visit_changed",
     "text_prompt",
     "visit_line",
+    "welcome_back",
     "who_html",
     "who_in_sentence",
     "who_plain",

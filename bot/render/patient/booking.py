@@ -8,13 +8,12 @@ from html import escape
 
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import day_long, day_short
 from bot.render.patient.common import (
     COMPLAINT_MAX,
     VisitLike,
     cb,
     code_label,
-    day_long,
-    day_short,
     quit_row,
     window_label,
 )
@@ -35,30 +34,32 @@ def choose_patient(
     return Reply(tr("patient.book.choose_patient"), buttons=tuple(rows))
 
 
-def choose_service(tr: Translator, nonce: str, services: Sequence[ServiceType], who: str) -> Reply:
+def choose_service(
+    tr: Translator,
+    nonce: str,
+    services: Sequence[ServiceType],
+    who: str,
+    again: ServiceType | None = None,
+) -> Reply:
+    """The services; with `again` (the patient's last request) first: "🔁 Perawatan luka lagi"."""
     rows: list[tuple[Button, ...]] = [
         (Button(s.name(tr.language), data=cb(nonce, "s", i)),) for i, s in enumerate(services)
     ]
+    if again is not None:
+        repeat = tr("patient.book.again", service=again.name(tr.language))
+        rows.insert(0, (Button(repeat, data=cb(nonce, "again")),))
     rows.append(quit_row(tr, nonce))
     return Reply(tr("patient.book.choose_service", who=escape(who)), buttons=tuple(rows))
 
 
-def danger_question(
-    tr: Translator, nonce: str, sign: DangerSign, n: int, total: int, who: str
-) -> Reply:
+def danger_question(tr: Translator, nonce: str, signs: Sequence[DangerSign], who: str) -> Reply:
+    """Every danger sign in one message: "there is one" → 112/119, "none" → go on."""
+    listed = "\n".join(f"• {escape(s.question(tr.language).rstrip('?'))}" for s in signs)
     return Reply(
-        tr(
-            "patient.book.danger",
-            n=str(n),
-            total=str(total),
-            who=escape(who),
-            question=escape(sign.question(tr.language)),
-        ),
+        tr("patient.book.danger", who=escape(who), signs=listed),
         buttons=(
-            (
-                Button(tr("patient.yes"), data=cb(nonce, "y")),
-                Button(tr("patient.no"), data=cb(nonce, "n")),
-            ),
+            (Button(tr("patient.book.danger_any"), data=cb(nonce, "y")),),
+            (Button(tr("patient.book.danger_none"), data=cb(nonce, "n")),),
             quit_row(tr, nonce),
         ),
     )
@@ -112,12 +113,21 @@ def busy_note(tr: Translator, days: Sequence[date], busy: Sequence[date]) -> str
 
 
 def choose_day(
-    tr: Translator, nonce: str, days: Sequence[date], busy: Sequence[date] = ()
+    tr: Translator,
+    nonce: str,
+    days: Sequence[date],
+    earliest: tuple[date, TimeWindow, int] | None = None,
+    busy: Sequence[date] = (),
 ) -> Reply:
-    return Reply(
-        tr("patient.book.choose_day") + busy_note(tr, days, busy),
-        buttons=day_buttons(tr, nonce, days),
-    )
+    """The days; with `earliest` (day, window, its index) first: one tap for the soonest slot;
+    days the patient already has a visit on are left out, with a line saying so."""
+    buttons = day_buttons(tr, nonce, days)
+    if earliest is not None:
+        day, window, index = earliest
+        text = tr("patient.book.earliest", day=day_short(tr, day), window=window.label)
+        first = Button(text, data=cb(nonce, "f", day.strftime("%Y%m%d"), index))
+        buttons = ((first,), *buttons)
+    return Reply(tr("patient.book.choose_day") + busy_note(tr, days, busy), buttons=buttons)
 
 
 def window_buttons(

@@ -9,11 +9,15 @@ from typing import Any, Protocol
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
-from scheduler.booking import TimeWindow, format_request_code
+from bot.render.formats import visit_code
+from bot.render.patient.kin import said
+from scheduler.booking import TimeWindow
 
 STEP_PREFIX = "pc"
 FEEDBACK_PREFIX = "pf"
 START_BOOKING_PREFIX = "pn"
+# `pn:0`: book for whichever patient the family then picks (the welcome back has no one patient).
+ANY_PATIENT = 0
 # "Choose another day for this visit" (e.g. under the planner's "could not place" note).
 RESCHEDULE_PREFIX = "pr"
 COMPLAINT_MAX = 500
@@ -79,46 +83,27 @@ def joined(lead: Reply | None, reply: Reply) -> Reply:
 # --- dates and names -------------------------------------------------------------------------
 
 
-def day_long(tr: Translator, day: date) -> str:
-    return tr(
-        "patient.date_long",
-        weekday=tr(f"patient.weekday.{day.weekday()}"),
-        day=str(day.day),
-        month=tr(f"patient.month.{day.month}"),
-        year=str(day.year),
-    )
-
-
-def day_short(tr: Translator, day: date) -> str:
-    return tr(
-        "patient.date_short",
-        weekday=tr(f"patient.weekday_short.{day.weekday()}"),
-        day=str(day.day),
-        month=tr(f"patient.month_short.{day.month}"),
-    )
-
-
 def window_label(start: Any, end: Any) -> str:
     return TimeWindow(start, end).label
 
 
 def code_label(code: str) -> str:
-    return format_request_code(code) if len(code) == 6 else code
+    return visit_code(code)
 
 
 def who_plain(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:
     """How the family names a patient on a button or in a list (plain text, not escaped)."""
-    label = tr("patient.self_label") if is_self else label
+    label = tr("patient.self_label") if is_self else (label and said(tr, label))
     if label and name:
         return f"{label} ({name})"
     return label or name or tr("patient.deleted_name")
 
 
 def who_in_sentence(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:
-    """The patient inside a question: "Anda" for oneself, else "Ibu saya" (plain text)."""
+    """The patient inside a question: "Anda" for oneself, else "Ibu Anda" (plain text)."""
     if is_self:
         return tr("patient.you")
-    return label or name or tr("patient.deleted_name")
+    return (label and said(tr, label)) or name or tr("patient.deleted_name")
 
 
 def who_html(tr: Translator, name: str | None, label: str | None, is_self: bool) -> str:

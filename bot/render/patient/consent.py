@@ -7,6 +7,7 @@ from html import escape
 from bot.i18n import Translator
 from bot.messages import Button, Reply
 from bot.render.patient.common import cb
+from bot.render.patient.kin import said
 from homecare.config import Config
 
 
@@ -21,15 +22,20 @@ def consent_text(tr: Translator, config: Config) -> str:
     )
 
 
-def consent_prompt(tr: Translator, text: str, nonce: str) -> Reply:
-    return Reply(
-        text,
-        buttons=(
-            (
-                Button(tr("patient.consent.agree"), data=cb(nonce, "ok")),
-                Button(tr("patient.consent.disagree"), data=cb(nonce, "no")),
+def consent_prompt(tr: Translator, text: str, nonce: str, *, who: bool = False) -> Reply:
+    """The consent text; with `who`, agreeing also says for whom ("— untuk saya sendiri")."""
+    disagree = Button(tr("patient.consent.disagree"), data=cb(nonce, "no"))
+    if who:
+        return Reply(
+            text,
+            buttons=(
+                (Button(tr("patient.consent.agree_me"), data=cb(nonce, "okme")),),
+                (Button(tr("patient.consent.agree_family"), data=cb(nonce, "okfam")),),
+                (disagree,),
             ),
-        ),
+        )
+    return Reply(
+        text, buttons=((Button(tr("patient.consent.agree"), data=cb(nonce, "ok")), disagree),)
     )
 
 
@@ -47,7 +53,7 @@ def consent_refused(tr: Translator, config: Config) -> Reply:
 def on_behalf_text(tr: Translator, config: Config, label: str) -> str:
     return tr(
         "patient.consent.on_behalf",
-        label=escape(label),
+        label=escape(said(tr, label)),
         version=escape(config.privacy.consent_version),
     )
 
@@ -56,7 +62,7 @@ def on_behalf_refused(tr: Translator, config: Config, label: str) -> Reply:
     return Reply(
         tr(
             "patient.consent.on_behalf_refused",
-            label=escape(label),
+            label=escape(said(tr, label)),
             phone=escape(config.clinic.phone),
         )
     )

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from typing import Any
 
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import date_plain, moment_long
 from bot.render.patient.common import cb, quit_row
+from bot.render.patient.export_history import moment, visit_lines
 from bot.render.patient.registration import profile_lines
 from homecare.config import Config
-from scheduler.visits import status_key
 
 
 def data_menu(tr: Translator, nonce: str, can_fix: bool, can_delete: bool) -> Reply:
@@ -90,11 +91,12 @@ def deleted(
 def export_document(tr: Translator, config: Config, data: Mapping[str, Any], now: datetime) -> str:
     """The readable export (plain text, not HTML: it is a file)."""
     none = tr("patient.none")
+    tz = config.clinic.tz
     out: list[str] = [
         tr("patient.export.title", clinic=config.clinic.name),
         tr(
             "patient.export.generated",
-            at=now.astimezone(config.clinic.tz).strftime("%Y-%m-%d %H:%M"),
+            at=moment_long(tr, now, config.clinic.tz),
         ),
         "",
         tr("patient.export.account"),
@@ -105,7 +107,7 @@ def export_document(tr: Translator, config: Config, data: Mapping[str, Any], now
         f"  {tr('patient.export.name')}: {acc['first_name'] or none}",
         f"  Username: {acc['username'] or none}",
         f"  {tr('patient.export.language')}: {acc['language']}",
-        f"  {tr('patient.export.first_contact')}: {acc['first_contact']}",
+        f"  {tr('patient.export.first_contact')}: {moment(tr, acc['first_contact'], tz)}",
         "",
         tr("patient.export.consents"),
     ]
@@ -115,9 +117,9 @@ def export_document(tr: Translator, config: Config, data: Mapping[str, Any], now
             + tr(
                 "patient.export.consent_line",
                 version=c["version"],
-                at=c["given_at"],
+                at=moment(tr, c["given_at"], tz),
                 hash=c["text_sha256"][:16],
-                withdrawn=c["withdrawn_at"] or none,
+                withdrawn=moment(tr, c["withdrawn_at"], tz) if c["withdrawn_at"] else none,
             )
         )
     if not data["consents"]:
@@ -134,7 +136,10 @@ def export_document(tr: Translator, config: Config, data: Mapping[str, Any], now
         loc = p["location"]
         for key, value in (
             ("phone", p["phone"]),
-            ("birth", p["birth_date"]),
+            (
+                "birth",
+                date_plain(tr, date.fromisoformat(p["birth_date"])) if p["birth_date"] else None,
+            ),
             ("nik", p["nik"]),
             ("address", p["address"]),
             ("rtrw", p["rt_rw"]),
@@ -145,32 +150,17 @@ def export_document(tr: Translator, config: Config, data: Mapping[str, Any], now
             out.append(f"  {tr(f'patient.data.field.{key}')}: {value or none}")
         out.append("  " + tr("patient.export.visits"))
         for v in p["visits"]:
-            service = config.service(v["service"])
-            out.append(
-                f"   - {v['code']} {v['day']} {v['window']} "
-                f"{service.name(tr.language) if service else v['service']}: "
-                f"{tr(status_key(v['status']))}"
-            )
-            if v["complaint"]:
-                out.append(f"     {tr('patient.export.complaint')}: {v['complaint']}")
-            if v["nurse"]:
-                out.append(f"     {tr('patient.export.nurse')}: {v['nurse']}")
-            if v["nurse_note"]:
-                out.append(f"     {tr('patient.export.note')}: {v['nurse_note']}")
-            if v["vitals"]:
-                out.append(f"     {tr('patient.export.vitals')}: {v['vitals']}")
-            if v["feedback"]:
-                out.append(
-                    f"     {tr('patient.export.feedback')}: {v['feedback']['rating']}/5"
-                    + (f" — {v['feedback']['comment']}" if v["feedback"]["comment"] else "")
-                )
-            for h in v["history"]:
-                out.append(f"     {h['at']}: {h['from'] or '-'} → {h['to']} ({h['by']})")
+            out += visit_lines(tr, config, v)
         if not p["visits"]:
             out.append("   " + none)
         for r in p["emergency_referrals"]:
             out.append(
-                "  " + tr("patient.export.referral", at=r["at"], signs=", ".join(r["signs"]))
+                "  "
+                + tr(
+                    "patient.export.referral",
+                    at=moment(tr, r["at"], tz),
+                    signs=", ".join(r["signs"]),
+                )
             )
     out += ["", tr("patient.export.footer", contact=config.privacy.privacy_contact)]
     return "\n".join(out) + "\n"

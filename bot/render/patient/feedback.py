@@ -5,13 +5,13 @@ from __future__ import annotations
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import day_long
 from bot.render.patient.common import (
     COMMENT_MAX,
     FEEDBACK_PREFIX,
     VisitLike,
     cb,
     code_label,
-    day_long,
 )
 
 

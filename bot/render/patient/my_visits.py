@@ -9,6 +9,7 @@ from html import escape
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
+from bot.render.formats import day_long
 from bot.render.patient.booking import busy_note, day_buttons
 from bot.render.patient.common import (
     MAX_LISTED,
@@ -17,7 +18,6 @@ from bot.render.patient.common import (
     VisitLike,
     cb,
     code_label,
-    day_long,
     quit_row,
     window_label,
 )

@@ -10,7 +10,15 @@ from typing import Any
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, KeyButton, Reply
-from bot.render.patient.common import START_BOOKING_PREFIX, cb, day_long, quit_row, who_html
+from bot.render.formats import day_long
+from bot.render.patient.common import (
+    ANY_PATIENT,
+    START_BOOKING_PREFIX,
+    cb,
+    quit_row,
+    who_html,
+)
+from bot.render.patient.kin import OFFERED, button_text, said
 from homecare.config import Config
 
 
@@ -32,6 +40,15 @@ def text_prompt(
         rows.append((Button(tr("patient.skip"), data=cb(nonce, "skip")),))
     rows.append(quit_row(tr, nonce))
     return Reply(tr(key, **params) if params else tr(key), buttons=tuple(rows))
+
+
+def label_prompt(tr: Translator, nonce: str) -> Reply:
+    """Who the patient is to the family: the usual ones as buttons, anything else typed."""
+    kin_buttons = [
+        Button(button_text(tr, k), data=cb(nonce, "kin", i)) for i, k in enumerate(OFFERED)
+    ]
+    rows = [tuple(kin_buttons[i : i + 2]) for i in range(0, len(kin_buttons), 2)]
+    return Reply(tr("patient.reg.label"), buttons=(*rows, quit_row(tr, nonce)))
 
 
 def phone_prompt(tr: Translator, for_self: bool) -> Reply:
@@ -101,7 +118,11 @@ def profile_lines(tr: Translator, data: Mapping[str, Any]) -> str:
 
 
 def reg_summary(tr: Translator, nonce: str, data: Mapping[str, Any]) -> Reply:
-    who = tr("patient.you") if data.get("rel") == "self" else escape(str(data.get("label") or ""))
+    who = (
+        tr("patient.you")
+        if data.get("rel") == "self"
+        else escape(said(tr, str(data.get("label") or "")))
+    )
     return Reply(
         tr("patient.reg.summary", who=who, profile=profile_lines(tr, data)),
         buttons=(
@@ -112,8 +133,12 @@ def reg_summary(tr: Translator, nonce: str, data: Mapping[str, Any]) -> Reply:
     )
 
 
-def registered(tr: Translator, who: str, patient_id: int, then_booking: bool) -> Reply:
-    text = tr("patient.reg.saved", who=escape(who))
+def registered(
+    tr: Translator, who: str, patient_id: int, then_booking: bool, data: Mapping[str, Any]
+) -> Reply:
+    """Saved at once after the last answer: what was stored, and how to change one field."""
+    saved = tr("patient.reg.saved", who=escape(who))
+    text = f"{saved}\n\n{profile_lines(tr, data)}\n\n{tr('patient.reg.saved_edit')}"
     if then_booking:
         return Reply(text, remove_keyboard=True)
     return Reply(
@@ -122,6 +147,14 @@ def registered(tr: Translator, who: str, patient_id: int, then_booking: bool) ->
             (Button(tr("patient.reg.book_now"), data=encode(START_BOOKING_PREFIX, patient_id)),),
         ),
     )
+
+
+def welcome_back(tr: Translator, welcome: Reply | None) -> Reply:
+    """/start from a registered family: the greeting and one button to ask for a visit."""
+    lead = f"{welcome.text}\n\n" if welcome is not None else ""
+    text = f"{lead}{tr('patient.welcome_back')}"
+    button = Button(tr("patient.reg.book_now"), data=encode(START_BOOKING_PREFIX, ANY_PATIENT))
+    return Reply(text, buttons=((button,),))
 
 
 def patients_list(

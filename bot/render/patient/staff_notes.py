@@ -8,11 +8,11 @@ from html import escape
 
 from bot.i18n import Translator
 from bot.messages import Reply
+from bot.render.formats import day_long
 from bot.render.patient.common import (
     PatientLike,
     VisitLike,
     code_label,
-    day_long,
     patient_name_html,
     window_label,
 )

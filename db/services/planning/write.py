@@ -28,7 +28,7 @@ from db.services.planning import tell
 from db.services.planning.read import UNPLACEABLE, DayFacts, S, arrival_window, instant
 from db.services.planning.solve import Solved
 from db.services.reminders import sync_visit_reminders
-from db.services.visit_status import change_status
+from db.services.visit_status import change_status, record_event
 from homecare.config import Config
 from scheduler.planner import model as pm
 from scheduler.visits import Actor
@@ -165,6 +165,9 @@ class PlanWriter:
         visit.unplaced_reason = None
         visit.updated_at = self.now
         if (old_nurse, old_start) != (nurse.id, start):
+            # The family's export tells who comes and when, and every later change of it.
+            detail = {"event": "plan", "nurse_id": nurse.id, "start": start.isoformat()}
+            await record_event(self.session, visit, detail, Actor.SYSTEM, None, self.now)
             # The "before arrival" reminder follows the planned time.
             await _sync_reminders(self.session, visit, self.config, self.now)
         window = (visit.window_start, visit.window_end)
