@@ -15,6 +15,7 @@ from bot.i18n import Translator
 from bot.messages import MAX_TEXT, Button, Reply, to_payload
 from bot.render.formats import day_long, visit_code
 from bot.render.patient import other_day_button
+from bot.render.patient.location import km_text
 from bot.render.route_map import MapPoint, directions_url, route_links
 from homecare.config import Config
 
@@ -75,6 +76,7 @@ def reason_label(tr: Translator, reason: str) -> str:
         "optional_deferred",
         "day_over",
         "concurrent_changes",
+        "location_far",
     )
     return tr(f"nurse.reason.{reason}") if reason in known else escape(reason)
 
@@ -428,6 +430,7 @@ class VisitNotice:
     arrival: tuple[time, time] | None
     reason: str
     phone: str
+    km: float | None = None  # the home pin's distance when it is the likely cause
 
 
 def visit_planned(tr: Translator, config: Config, info: VisitNotice, kind: str) -> Reply:
@@ -449,7 +452,18 @@ def visit_planned(tr: Translator, config: Config, info: VisitNotice, kind: str) 
 
 def visit_unplaced(tr: Translator, config: Config, info: VisitNotice) -> Reply:
     """Sorry, not that day: with the family journey's button that moves the visit to another
-    day (bot.render.patient.other_day_button, validated when pressed)."""
+    day (bot.render.patient.other_day_button, validated when pressed). A home pinned far away
+    is named as the likely cause, with how to fix it."""
+    if info.km is not None:
+        text = tr(
+            "location.unplaced",
+            code=escape(visit_code(info.code)),
+            day=day_label(tr, info.day),
+            km=km_text(tr, info.km),
+            clinic=escape(config.clinic.name),
+            phone=escape(info.phone),
+        )
+        return Reply(text, buttons=((other_day_button(tr, info.visit_id),),))
     return Reply(
         tr(
             "nurse.family_unplaced",

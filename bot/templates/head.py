@@ -8,7 +8,9 @@ from typing import Any
 
 from bot.messages import Reply
 from bot.render import delivery
+from bot.render.formats import day_long, visit_code
 from bot.render.patient import head_emergency_alert
+from bot.render.patient.location import km_text
 from bot.templates.registry import RenderContext, template
 from db.services.escalations import digest_from_params
 
@@ -24,3 +26,16 @@ def _emergency_alert(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
 @template("head.digest")
 def _digest(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
     return delivery.digest(ctx.tr, digest_from_params(p))
+
+
+@template("location.head_unplaced")
+def _far_pin_unplaced(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
+    """A visit left out because the home's pin lies far away (planning/write.py)."""
+    return Reply(
+        ctx.tr(
+            "location.head_unplaced",
+            code=visit_code(p["code"]),
+            day=day_long(ctx.tr, p["day"]),
+            km=km_text(ctx.tr, p["km"]),
+        )
+    )

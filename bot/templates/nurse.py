@@ -29,6 +29,7 @@ def _notice(ctx: RenderContext, p: Mapping[str, Any]) -> render.VisitNotice:
         arrival=(arrival[0], arrival[1]) if arrival is not None else None,
         reason=p["reason"],
         phone=ctx.config.clinic.phone,
+        km=p.get("km"),  # intents queued before the far-pin check have none
     )
 
 

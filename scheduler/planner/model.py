@@ -25,6 +25,9 @@ WINDOW_PASSED: Final = "window_passed"
 WINDOW_UNREACHABLE: Final = "window_unreachable"
 CAPACITY: Final = "capacity"
 OPTIONAL_DEFERRED: Final = "optional_deferred"
+# Not the solver's: the planning service names it when an unreachable home is also pinned
+# far outside the service radius (the pin is likely wrong; the family is asked to fix it).
+LOCATION_FAR: Final = "location_far"
 REASONS: Final = (
     NO_NURSE_WITH_SKILLS,
     WINDOW_PASSED,

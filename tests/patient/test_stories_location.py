@@ -10,7 +10,16 @@ import pytest
 from bot.app import HomecareApp
 from bot.i18n import t
 from db.models import Conversation, Patient, Visit
-from tests.patient.helpers import answer_of, book, count, fill_profile, last, user
+from tests.patient.helpers import (
+    answer_of,
+    book,
+    count,
+    expect,
+    fill_profile,
+    last,
+    no_danger_signs,
+    user,
+)
 from tests.patient.story_helpers import account_of, no_failures, rows
 
 JAKARTA = (-6.2088, 106.8456)
@@ -24,9 +33,7 @@ def services_first(app: HomecareApp, language: str) -> str:
 async def _to_name_question(u: Any) -> None:
     await u.send("/start")
     consent = await last(u)
-    await u.press(consent.buttons[0].text)
-    who = await last(u)
-    await u.press(who.buttons[0].text)
+    await u.press(consent.buttons[0].text)  # agree, for myself
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
@@ -38,7 +45,6 @@ async def test_a_far_pin_is_asked_about_and_sent_again(
     await fill_profile(
         u, name="Daeng Nai", nik=None, kelurahan="Karunrung", location=True, pin=JAKARTA
     )
-    u.cursor -= 1  # fill_profile read the question: read it again
     ask = await last(u)
     assert t(language, "location.far_yes") in ask.button_texts
     assert t(language, "location.far_again") in ask.button_texts
@@ -49,9 +55,8 @@ async def test_a_far_pin_is_asked_about_and_sent_again(
     assert again.reply_buttons  # the location question with its keyboard
     assert "📎" in again.plain_text
     await u.press_reply(again.reply_buttons[0].text, latitude=-5.1601, longitude=119.4480)
-    summary = await last(u, 2)  # "received" + the summary
-    await u.press(summary.buttons[0].text)
-    await last(u)
+    saved, _services = await expect(u, 2)  # saved at once, on to the visit request
+    assert t(language, "location.far_yes") not in saved.button_texts
     [patient] = await rows(app, Patient)
     assert (patient.lat, patient.lon) == (-5.1601, 119.448)
     await no_failures(app)
@@ -64,10 +69,9 @@ async def test_a_far_pin_confirmed_is_kept(app: HomecareApp, client: Any, langua
     await fill_profile(
         u, name="Daeng Nai", nik=None, kelurahan="Karunrung", location=True, pin=JAKARTA
     )
-    await u.press(t(language, "location.far_yes"))
-    summary = await last(u, 2)
-    await u.press(summary.buttons[0].text)
-    await last(u)
+    ask = await last(u)
+    await u.press(t(language, "location.far_yes"), message_id=ask.message_id)
+    await expect(u, 2)  # saved at once, on to the visit request
     [patient] = await rows(app, Patient)
     assert (patient.lat, patient.lon) == JAKARTA
     await no_failures(app)
@@ -86,10 +90,7 @@ async def test_a_day_with_a_visit_is_left_out_and_a_forged_press_changes_nothing
     await u.send("/minta_kunjungan")
     services = await last(u)
     await u.press(services.buttons[0].text)
-    for _ in range(5):
-        q = await last(u)
-        await u.press(q.buttons[1].text)
-    await last(u)
+    await no_danger_signs(u)
     await u.send("Kontrol tekanan darah")
     days = await last(u)
     assert not any("10 Nov" in b for b in days.button_texts)
@@ -101,6 +102,10 @@ async def test_a_day_with_a_visit_is_left_out_and_a_forged_press_changes_nothing
     press = await u.press_forged(f"pc:{nonce}:d:20261110")
     answer = await answer_of(u, press)
     assert answer.startswith(t(language, "sameday.refused", day="X").split("X")[0])
+    [after] = await rows(app, Conversation, Conversation.account_id == account.id)
+    assert (after.step, after.updated_at) == (before.step, before.updated_at)
+    earliest = await u.press_forged(f"pc:{nonce}:f:20261110:0")  # the one-tap slot, forged
+    assert await answer_of(u, earliest)
     [after] = await rows(app, Conversation, Conversation.account_id == account.id)
     assert (after.step, after.updated_at) == (before.step, before.updated_at)
     assert await count(app, Visit) == 1

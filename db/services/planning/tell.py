@@ -30,6 +30,7 @@ def visit_notice(
     nurse_first_name: str,
     arrival: tuple[time, time] | None,
     reason: str = "",
+    km: float | None = None,
 ) -> dict[str, Any]:
     """What a family hears about a planned (or unplaced) visit: the template's parameters."""
     return {
@@ -42,6 +43,7 @@ def visit_notice(
         "nurse_first_name": nurse_first_name,
         "arrival": list(arrival) if arrival is not None else None,
         "reason": reason,
+        "km": round(km, 1) if km is not None else None,
     }
 
 

@@ -30,6 +30,7 @@ from db.services.planning.solve import Solved
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import change_status, record_event
 from homecare.config import Config
+from scheduler.geo import outside_radius
 from scheduler.planner import model as pm
 from scheduler.visits import Actor
 
@@ -180,7 +181,22 @@ class PlanWriter:
         self.notes.append(FamilyNote(visit.id, kind))
         await self._tell_family(visit, nurse, kind)
 
+    def _far_pin_km(self, visit: Visit, reason: str) -> float | None:
+        """km from the puskesmas when the home cannot be reached and its pin lies outside the
+        service radius: then the pin, not the day, is the likely cause."""
+        patient = self.patients.get(visit.patient_id)
+        if reason != pm.WINDOW_UNREACHABLE or patient is None:
+            return None
+        if patient.lat is None or patient.lon is None:
+            return None
+        clinic = self.config.clinic
+        centre = (clinic.location.lat, clinic.location.lon)
+        return outside_radius(patient.lat, patient.lon, centre, clinic.service_radius_km)
+
     async def _unplace(self, visit: Visit, reason: str) -> None:
+        km = self._far_pin_km(visit, reason)
+        if km is not None:
+            reason = pm.LOCATION_FAR
         if visit.status == S.UNPLACED.value:
             visit.unplaced_reason = reason
             return
@@ -195,7 +211,15 @@ class PlanWriter:
         self.newly_unplaced.append((visit, reason))
         self.notes.append(FamilyNote(visit.id, "unplaced"))
         await _sync_reminders(self.session, visit, self.config, self.now)
-        reached = await self._tell_family(visit, None, "unplaced", reason=reason)
+        reached = await self._tell_family(visit, None, "unplaced", reason=reason, km=km)
+        if km is not None:
+            await tell.tell_heads(
+                self.session,
+                visit.clinic_id,
+                "location.head_unplaced",
+                {"code": visit.code, "day": visit.day, "km": round(km, 1)},
+                key=f"far-pin:{visit.id}:{visit.day.isoformat()}",
+            )
         self.session.add(
             StaffTask(
                 clinic_id=visit.clinic_id,
@@ -211,7 +235,12 @@ class PlanWriter:
         )
 
     async def _tell_family(
-        self, visit: Visit, nurse: Nurse | None, kind: str, reason: str = ""
+        self,
+        visit: Visit,
+        nurse: Nurse | None,
+        kind: str,
+        reason: str = "",
+        km: float | None = None,
     ) -> bool:
         """Queue the message to every account linked to the patient; False when none."""
         accounts = self.families.get(visit.patient_id, [])
@@ -226,6 +255,7 @@ class PlanWriter:
             if visit.planned_start is not None
             else None,
             reason=reason,
+            km=km,
         )
         return await tell.tell_family(self.session, visit, accounts, notice, kind, self.run.id)
 
