@@ -111,3 +111,39 @@ async def test_a_day_with_a_visit_is_left_out_and_a_forged_press_changes_nothing
     assert await count(app, Visit) == 1
     # Reschedule: the visit's own day stays (another window); no other busy day exists yet.
     await no_failures(app)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_a_far_pin_sent_in_data_saya_is_asked_about_then_kept_or_sent_again(
+    app: HomecareApp, client: Any, language: str
+) -> None:
+    from tests.patient.helpers import register_self
+
+    u = await user(client, "nai", language)
+    await register_self(u)
+    for keep in (False, True):
+        await u.send("/data_saya")
+        await last(u)
+        await u.press(t(language, "patient.data.fix_btn"))
+        await last(u)
+        await u.press(t(language, "patient.data.field.loc"))
+        where = await last(u)
+        await u.press_reply(where.reply_buttons[0].text, latitude=JAKARTA[0], longitude=JAKARTA[1])
+        ask = await last(u)
+        assert t(language, "location.far_yes") in ask.button_texts
+        [patient] = await rows(app, Patient)
+        assert (patient.lat, patient.lon) != JAKARTA  # nothing changed while asking
+        if keep:
+            await u.press(t(language, "location.far_yes"), message_id=ask.message_id)
+            assert (await last(u)).plain_text == t(language, "patient.data.fixed")
+            [patient] = await rows(app, Patient)
+            assert (patient.lat, patient.lon) == JAKARTA
+        else:
+            await u.press(t(language, "location.far_again"), message_id=ask.message_id)
+            again = await last(u)
+            near = (-5.1590, 119.4470)
+            await u.press_reply(again.reply_buttons[0].text, latitude=near[0], longitude=near[1])
+            assert (await last(u)).plain_text == t(language, "patient.data.fixed")
+            [patient] = await rows(app, Patient)
+            assert (patient.lat, patient.lon) == near
+    await no_failures(app)
