@@ -147,3 +147,26 @@ async def test_a_far_pin_sent_in_data_saya_is_asked_about_then_kept_or_sent_agai
             [patient] = await rows(app, Patient)
             assert (patient.lat, patient.lon) == near
     await no_failures(app)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+async def test_moving_a_visit_leaves_out_the_day_of_the_patients_other_visit(
+    app: HomecareApp, client: Any, language: str
+) -> None:
+    from tests.patient.helpers import register_self
+
+    u = await user(client, "nai", language)
+    await register_self(u)
+    service = services_first(app, language)
+    await book(u, service=service)  # Tuesday 10 Nov
+    await book(u, service=service)  # the soonest other day: Wednesday 11 Nov
+    days = sorted(v.day.isoformat() for v in await rows(app, Visit))
+    assert days == ["2026-11-10", "2026-11-11"]
+    await u.send("/kunjungan_saya")
+    listing = await last(u)
+    await u.press(listing.buttons[0].text)  # move the Tuesday visit
+    picker = await last(u)
+    assert not any("11 Nov" in b for b in picker.button_texts)
+    assert any("12 Nov" in b for b in picker.button_texts)
+    assert t(language, "sameday.hidden", days="X").split("X")[0] in picker.plain_text
+    await no_failures(app)
