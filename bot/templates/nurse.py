@@ -10,15 +10,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.messages import Reply
+from bot.render import family_notices as notices
 from bot.render import nurse as render
 from bot.render.route_map import MapPoint, route_png
 from bot.templates.registry import RenderContext, Rendered, template
 from db.services.route_digest import NurseDay, nurse_day_from
 
 
-def _notice(ctx: RenderContext, p: Mapping[str, Any]) -> render.VisitNotice:
+def _notice(ctx: RenderContext, p: Mapping[str, Any]) -> notices.VisitNotice:
     arrival = p["arrival"]
-    return render.VisitNotice(
+    return notices.VisitNotice(
         visit_id=p["visit_id"],
         patient_id=p["patient_id"],
         code=p["code"],
@@ -35,12 +36,12 @@ def _notice(ctx: RenderContext, p: Mapping[str, Any]) -> render.VisitNotice:
 
 @template("nurse.visit_planned")
 def _visit_planned(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
-    return render.visit_planned(ctx.tr, ctx.config, _notice(ctx, p), p["kind"])
+    return notices.visit_planned(ctx.tr, ctx.config, _notice(ctx, p), p["kind"])
 
 
 @template("nurse.visit_unplaced")
 def _visit_unplaced(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
-    return render.visit_unplaced(ctx.tr, ctx.config, _notice(ctx, p))
+    return notices.visit_unplaced(ctx.tr, ctx.config, _notice(ctx, p))
 
 
 @template("nurse.plan_report")
@@ -61,12 +62,12 @@ def _heads_cannot_come(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
 
 @template("nurse.family_eta")
 def _family_eta(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
-    return render.eta_notice(ctx.tr, p["nurse_first"], p["eta"], p["patient_first"])
+    return notices.eta_notice(ctx.tr, p["nurse_first"], p["eta"], p["patient_first"])
 
 
 @template("nurse.family_not_home")
 def _family_not_home(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
-    return render.not_home_notice(ctx.tr, ctx.config, p["nurse_first"], p["code"])
+    return notices.not_home_notice(ctx.tr, ctx.config, p["nurse_first"], p["code"])
 
 
 @template("nurse.route_digest")
