@@ -237,6 +237,11 @@ def _working_days_from(rules: BookingRules, first: date) -> Iterator[date]:
             yield day
 
 
+def next_working_day(rules: BookingRules, after: date) -> date:
+    """The first working day after `after` (Saturday → Monday, skipping holidays and closures)."""
+    return next(_working_days_from(rules, after + timedelta(days=1)))
+
+
 def horizon(rules: BookingRules, now: datetime) -> list[date]:
     """The working days patients may choose from now, ignoring capacity."""
     days: list[date] = []

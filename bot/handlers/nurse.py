@@ -41,7 +41,7 @@ from db.services import access, conversation, nurse_visits, planning
 from db.services.booking import load_rules
 from db.services.route_digest import NurseDay, StopView, load_nurse_day
 from db.types import utcnow
-from scheduler.booking import BookingRules, is_working_day
+from scheduler.booking import BookingRules, is_working_day, next_working_day
 from scheduler.vitals import InvalidVital, parse_vitals
 
 FLOW = "nurse_done"
@@ -106,7 +106,12 @@ async def _overview(turn: Turn, which: str, now: datetime) -> Reply | None:
     if nurse is None:
         return None
     today = _today(turn, now)
-    day = today if which == "today" else today + timedelta(days=1)
+    day = today
+    if which == "tomorrow":  # /besok: the next day with home visits, so Saturday shows Monday
+        day = next_working_day(
+            await load_rules(turn.session, turn.config, turn.clinic_id, now), today
+        )
+        which = "tomorrow" if day == today + timedelta(days=1) else "next"
     nurse_day = await load_nurse_day(turn.session, turn.config, nurse, day)
     return render.day_overview(turn.tr, turn.config, nurse_day, which)
 

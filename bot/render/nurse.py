@@ -214,7 +214,8 @@ def map_caption(tr: Translator, day: NurseDay) -> str:
 
 
 def day_overview(tr: Translator, config: Config, day: NurseDay, which: str) -> Reply:
-    """/jadwal (which="today") and /besok ("tomorrow")."""
+    """/jadwal (which="today") and /besok ("tomorrow", or "next" when the next working day
+    is not tomorrow)."""
     title = tr(f"nurse.{which}_title", day=day_label(tr, day.day))
     lines = [title]
     if day.away:

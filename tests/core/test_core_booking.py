@@ -21,6 +21,7 @@ from scheduler.booking import (
     holiday_name,
     horizon,
     is_working_day,
+    next_working_day,
     offered_days,
     offered_windows,
 )
@@ -313,3 +314,17 @@ def test_offered_windows(
 
 def test_offered_windows_needed_amount() -> None:
     assert offered_windows(RULES, d("2026-08-13"), NOW, {W8: 30, W10: 29, W12: 45}, 30) == [W8, W12]
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [
+        ("2027-04-12", "2027-04-13"),  # Monday → Tuesday
+        ("2027-04-17", "2027-04-19"),  # Saturday → Monday (no home visits on Sunday)
+        ("2026-12-24", "2026-12-26"),  # Christmas Day Friday is a holiday → Saturday
+        ("2027-12-23", "2027-12-27"),  # Thursday; cuti bersama Friday, Christmas Saturday, Sunday
+        ("2026-08-16", "2026-08-18"),  # Sunday, then Independence Day Monday → Tuesday
+    ],
+)
+def test_next_working_day(after: str, expected: str) -> None:
+    assert next_working_day(RULES, d(after)) == d(expected)

@@ -177,3 +177,18 @@ async def test_nobody_at_home(
     async with app.db.read() as s:
         task = await s.scalar(select(StaffTask).where(StaffTask.kind == "not_home"))
     assert task is not None and task.visit_id == first
+
+
+async def test_besok_on_saturday_shows_monday(
+    app: HomecareApp, client: Any, clinic: Clinic, clock: time_machine.Traveller
+) -> None:
+    """No home visits on Sunday: /besok on a Saturday shows Monday, and says it is not tomorrow."""
+    from datetime import timedelta
+
+    saturday = MONDAY + timedelta(days=5)
+    clock.move_to(wita(saturday, 15))
+    siti = clinic.siti.user
+    await siti.send("/besok")
+    monday = await wait_for(siti, "Jadwal hari kerja berikutnya")
+    assert "Senin, 19 April 2027" in monday.plain_text
+    assert "Jadwal besok" not in monday.plain_text
