@@ -91,7 +91,7 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.nurse.confirm_action": NURSE,
     "bot.handlers.nurse.sick_button": NURSE,
     "bot.handlers.nurse.done_note": NURSE,
-    "bot.handlers.nurse.plan_now": HEAD,
+    "bot.handlers.plan_now.plan_now": HEAD,
 }
 
 Callback = Callable[[Update, HomecareContext], Awaitable[Any]]

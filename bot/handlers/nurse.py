@@ -32,16 +32,16 @@ from telegram.ext import (
 from bot.callbacks import decode_int
 from bot.guard import key_of
 from bot.handlers.buttons import one_of, press
-from bot.handlers.nurse_input import leave_span, parse_day, split_note
+from bot.handlers.nurse_input import leave_span, split_note
 from bot.messages import Reply
 from bot.render import nurse as render
 from bot.turn import CURRENT_TURN, HomecareContext, Turn
 from db.models import Conversation, Nurse, Visit
-from db.services import access, conversation, nurse_visits, planning
+from db.services import access, conversation, nurse_audit, nurse_visits, planning
 from db.services.booking import load_rules
 from db.services.route_digest import NurseDay, StopView, load_nurse_day
 from db.types import utcnow
-from scheduler.booking import BookingRules, is_working_day, next_working_day
+from scheduler.booking import next_working_day
 from scheduler.vitals import InvalidVital, parse_vitals
 
 FLOW = "nurse_done"
@@ -87,6 +87,8 @@ async def _card(turn: Turn, nurse: Nurse, visit: Visit, now: datetime) -> Reply 
     day, stop = await _day_and_stop(turn, nurse, visit)
     if stop is None:
         return None
+    account_id = turn.require_account().id
+    await nurse_audit.stop_viewed(turn.session, turn.clinic_id, account_id, visit.id, now)
     return render.stop_card(turn.tr, turn.config, stop, day, today=visit.day == _today(turn, now))
 
 
@@ -113,6 +115,10 @@ async def _overview(turn: Turn, which: str, now: datetime) -> Reply | None:
         )
         which = "tomorrow" if day == today + timedelta(days=1) else "next"
     nurse_day = await load_nurse_day(turn.session, turn.config, nurse, day)
+    seen = [s.visit_id for s in nurse_day.stops]
+    await nurse_audit.route_viewed(
+        turn.session, turn.clinic_id, turn.require_account().id, seen, now
+    )
     return render.day_overview(turn.tr, turn.config, nurse_day, which)
 
 
@@ -540,57 +546,10 @@ async def _declare_leave(turn: Turn, nurse: Nurse, args: list[str], now: datetim
     return render.leave_saved(turn.tr, result.saved, result.already, result.skipped)
 
 
-# --- heads: plan now -------------------------------------------------------------------------
-
-
-def _plan_day(turn: Turn, args: list[str], rules: BookingRules, today: date) -> date | Reply:
-    """The day /rencana asks for (none: the next working day), or the reply that refuses it."""
-    if not args:
-        day = today + timedelta(days=1)
-        for _ in range(366):
-            if is_working_day(rules, day):
-                break
-            day += timedelta(days=1)
-    elif args[0].lower() in ("hari_ini", "hariini", "today", "sekarang"):
-        day = today
-    else:
-        parsed = parse_day(args[0], today)
-        if parsed is None or len(args) > 1:
-            return Reply(turn.tr("nurse.rencana_bad_date", text=" ".join(args)[:40]))
-        day = parsed
-    if day < today:
-        return Reply(turn.tr("nurse.rencana_past"))
-    if not is_working_day(rules, day):
-        return Reply(turn.tr("nurse.rencana_closed", day=render.day_label(turn.tr, day)))
-    return day
-
-
-async def plan_now(update: Update, context: HomecareContext) -> None:
-    """/rencana [hari_ini | DATE]: queue a planning run; the worker reports back when done."""
-    turn = context.turn
-    now = utcnow()
-    rules = await load_rules(turn.session, turn.config, turn.clinic_id, now)
-    day = _plan_day(turn, list(context.args or []), rules, _today(turn, now))
-    if isinstance(day, Reply):
-        await turn.reply(day)
-        return
-    await planning.enqueue(
-        turn.session,
-        turn.clinic_id,
-        day,
-        "manual",
-        now,
-        reason="/rencana",
-        requested_by_account_id=turn.require_account().id,
-    )
-    await turn.reply(render.plan_queued(turn.tr, day))
-
-
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [
     CommandHandler("jadwal", schedule_today),
     CommandHandler("besok", schedule_tomorrow),
     CommandHandler("cuti", leave_command),
-    CommandHandler("rencana", plan_now),
     CallbackQueryHandler(open_stop, pattern=r"^nst:"),
     CallbackQueryHandler(stop_action, pattern=r"^nac:"),
     CallbackQueryHandler(confirm_action, pattern=r"^ncf:"),

@@ -42,6 +42,8 @@ INVITE_USED = "invite_used"
 NURSE_CHANGED = "nurse_changed"
 VISIT_REASSIGNED = "visit_reassigned"
 REPORT = "report"
+NURSE_STOP = "nurse_stop"  # a nurse opened a stop card (the patient's details)
+NURSE_ROUTE = "nurse_route"  # a nurse was shown a day's route (names and services)
 
 
 def entry_hash(

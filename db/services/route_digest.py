@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Account, Nurse, NurseLeave, Patient, Route, Visit
-from db.services import outbox
+from db.services import nurse_audit, outbox
 from db.services.planning import PLANNABLE, STARTED, digest_key, patient_positions
 from db.session import Database
 from homecare.config import Config
@@ -267,9 +267,13 @@ async def queue_route_digests(
                 if update_of_run is not None
                 else digest_key(nurse_day.nurse_id, day)
             )
-            sent += await _queue_nurse(
+            queued = await _queue_nurse(
                 session, clinic_id, nurse_day, kind, account_id, chat_id, base
             )
+            sent += queued
+            if queued and nurse_day.stops:  # the digest shows her the day's patients
+                seen = [s.visit_id for s in nurse_day.stops]
+                await nurse_audit.route_viewed(session, clinic_id, account_id, seen, now)
     return sent
 
 
