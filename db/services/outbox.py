@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.bulk import insert_all
 from db.intents import encode_params
 from db.models import OutboxMessage, StoredFile
 from db.types import utcnow
@@ -147,6 +148,28 @@ async def tell(
     session.add(row)
     await session.flush()
     return row
+
+
+async def add_new(session: AsyncSession, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+    """Insert the `intent_row`s whose `dedupe_key` is not taken yet, checked in one query and
+    inserted in one statement: for writers that queue many at once inside a short write
+    transaction (the plan's write). The rows are not added to the session (no ids on them)."""
+    keys = [r.dedupe_key for r in rows if r.dedupe_key is not None]
+    taken: set[str | None] = set()
+    if keys:
+        found = await session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        )
+        taken = set(found)
+    fresh: list[OutboxMessage] = []
+    for row in rows:
+        if row.dedupe_key is not None:
+            if row.dedupe_key in taken:
+                continue
+            taken.add(row.dedupe_key)
+        fresh.append(row)
+    await insert_all(session, fresh)
+    return fresh
 
 
 async def store_file(

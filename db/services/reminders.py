@@ -17,7 +17,7 @@ relay could not send before the visit began is dropped rather than sent late.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from db.bulk import insert_all
 from db.models import Account, Nurse, OutboxMessage, Patient, Reminder, Visit
 from db.services import outbox
 from db.services.escalations import KIND_UNCONFIRMED, add_task, resolve_tasks
@@ -122,18 +123,59 @@ async def sync_visit_reminders(
 
     Call it in the transaction that changed the visit (after the change). Idempotent.
     """
-    rules = reminder_rules(config)
-    plan = reminders_for_visit(rules, timing_of(visit), now)
-    wanted = expand_recipients(plan.due, await recipients_of(session, visit))
+    recipients = await recipients_of(session, visit)
     rows = {
         r.id: r
         for r in await session.scalars(select(Reminder).where(Reminder.visit_id == visit.id))
     }
+    if _follow(session.add, reminder_rules(config), visit, recipients, rows, now):
+        await session.flush()
+        session.info[_CHANGED] = True
+
+
+async def sync_many(
+    session: AsyncSession,
+    visits: Sequence[Visit],
+    config: Config,
+    now: datetime,
+    recipients: Mapping[int, dict[Recipient, list[int | None]]],
+) -> None:
+    """`sync_visit_reminders` for many visits with one query and one flush (the plan's write
+    holds the write lock: keep it short). `recipients` by visit id, as `recipients_of` gives."""
+    if not visits:
+        return
+    by_visit: dict[int, dict[int, Reminder]] = {}
+    query = select(Reminder).where(Reminder.visit_id.in_([v.id for v in visits]))
+    for row in await session.scalars(query):
+        by_visit.setdefault(row.visit_id, {})[row.id] = row
+    rules = reminder_rules(config)
+    changed = False
+    new: list[Reminder] = []
+    for visit in visits:
+        rows = by_visit.get(visit.id, {})
+        changed |= _follow(new.append, rules, visit, recipients[visit.id], rows, now)
+    if changed:
+        await insert_all(session, new)
+        await session.flush()
+        session.info[_CHANGED] = True
+
+
+def _follow(
+    add: Callable[[Reminder], None],
+    rules: ReminderRules,
+    visit: Visit,
+    recipients: dict[Recipient, list[int | None]],
+    rows: dict[int, Reminder],
+    now: datetime,
+) -> bool:
+    """Make `rows` (the visit's reminders) match the visit now; True if anything changed."""
+    plan = reminders_for_visit(rules, timing_of(visit), now)
+    wanted = expand_recipients(plan.due, recipients)
     diff = diff_reminders((_existing(r) for r in rows.values()), wanted)
     if diff.empty:
-        return
+        return False
     for w in diff.create:
-        session.add(
+        add(
             Reminder(
                 visit_id=visit.id,
                 recipient_account_id=w.recipient_id,
@@ -156,8 +198,7 @@ async def sync_visit_reminders(
     for row_id in diff.cancel:
         rows[row_id].status = ReminderState.CANCELLED.value
         rows[row_id].done_at = now
-    await session.flush()
-    session.info[_CHANGED] = True
+    return True
 
 
 # --- telling the job runner -----------------------------------------------------------------

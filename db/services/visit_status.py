@@ -63,6 +63,8 @@ async def change_status(
     actor_account_id: int | None,
     note: str | None,
     now: datetime,
+    *,
+    keep: list[Any] | None = None,
 ) -> Transition:
     """Move `visit` to `target` as `actor_role`; raises `scheduler.visits.TransitionError`.
 
@@ -82,18 +84,20 @@ async def change_status(
         visit.planned_start = None
         visit.planned_end = None
         visit.confirmation = None
-    session.add(
-        VisitStatusChange(
-            visit_id=visit.id,
-            from_status=change.source.value,
-            to_status=change.target.value,
-            actor_account_id=actor_account_id,
-            actor_role=change.actor.value,
-            note=note[:NOTE_MAX] if note else None,
-            at=now,
-        )
+    row = VisitStatusChange(
+        visit_id=visit.id,
+        from_status=change.source.value,
+        to_status=change.target.value,
+        actor_account_id=actor_account_id,
+        actor_role=change.actor.value,
+        note=note[:NOTE_MAX] if note else None,
+        at=now,
     )
-    await session.flush()
+    if keep is not None:  # a batch writer (the plan's write) inserts its rows at once
+        keep.append(row)
+    else:
+        session.add(row)
+        await session.flush()
     return change
 
 
@@ -104,18 +108,22 @@ async def record_event(
     actor_role: Actor | str,
     actor_account_id: int | None,
     now: datetime,
+    *,
+    keep: list[Any] | None = None,
 ) -> None:
     """A history row for a change that keeps the status (a reschedule, a new nurse or time), so
     the family's export and the head's log can tell it; `detail["event"]` says which."""
-    session.add(
-        VisitStatusChange(
-            visit_id=visit.id,
-            from_status=visit.status,
-            to_status=visit.status,
-            actor_account_id=actor_account_id,
-            actor_role=str(Actor(actor_role)),
-            detail=detail,
-            at=now,
-        )
+    row = VisitStatusChange(
+        visit_id=visit.id,
+        from_status=visit.status,
+        to_status=visit.status,
+        actor_account_id=actor_account_id,
+        actor_role=str(Actor(actor_role)),
+        detail=detail,
+        at=now,
     )
-    await session.flush()
+    if keep is not None:
+        keep.append(row)
+    else:
+        session.add(row)
+        await session.flush()

@@ -116,6 +116,8 @@ async def _write(
     now: datetime,
     attempt: int,
 ) -> PlanOutcome:
+    # Pure CPU, done before the write lock is taken (every other writer waits while it is held).
+    request_json, result_json = request_to_json(solved.request), plan_to_json(solved.plan)
     async with db.transaction() as session:
         seen = await read_fingerprint(session, facts.clinic_id, facts.day, lock=True)
         if seen != facts.fingerprint:
@@ -126,8 +128,7 @@ async def _write(
         await writer.apply()
         run.status = "done"
         run.finished_at = now
-        run.request = request_to_json(solved.request)
-        run.result = plan_to_json(solved.plan)
+        run.request, run.result = request_json, result_json
         run.error = None
         await _finish_merged(session, config, run, merged, writer, now)
         plan = solved.plan

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Account, Visit
+from db.models import Account, OutboxMessage, Visit
 from db.services import outbox
 from db.services.patients import head_accounts
 from scheduler.planner import model as pm
@@ -47,19 +47,18 @@ def visit_notice(
     }
 
 
-async def tell_family(
-    session: AsyncSession,
+def family_rows(
     visit: Visit,
     accounts: Sequence[Account],
     notice: dict[str, Any],
     kind: str,
     run_id: int,
-) -> bool:
-    """Queue the notice to every account linked to the patient; False when there is none."""
+) -> list[OutboxMessage]:
+    """The notice to every account linked to the patient, as rows for `outbox.add_new` (the
+    write adds them all at once, deduplicated by run, visit and account)."""
     template = "nurse.visit_unplaced" if kind == "unplaced" else "nurse.visit_planned"
-    for account in accounts:
-        await outbox.tell(
-            session,
+    return [
+        outbox.intent_row(
             chat_id=account.chat_id,
             template=template,
             params={**notice, "kind": kind},
@@ -68,7 +67,8 @@ async def tell_family(
             account_id=account.id,
             dedupe_key=f"plan:{run_id}:{visit.id}:{account.id}",
         )
-    return bool(accounts)
+        for account in accounts
+    ]
 
 
 def report(

@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from db.bulk import insert_all
 from db.models import (
     Account,
     Nurse,
+    OutboxMessage,
     Patient,
     PatientLink,
     PlanRun,
@@ -23,15 +26,18 @@ from db.models import (
     RouteStop,
     StaffTask,
     Visit,
+    VisitStatusChange,
 )
+from db.services import outbox
 from db.services.planning import tell
 from db.services.planning.read import UNPLACEABLE, DayFacts, S, arrival_window, instant
 from db.services.planning.solve import Solved
-from db.services.reminders import sync_visit_reminders
+from db.services.reminders import sync_many
 from db.services.visit_status import change_status, record_event
 from homecare.config import Config
 from scheduler.geo import outside_radius
 from scheduler.planner import model as pm
+from scheduler.reminders import Recipient
 from scheduler.visits import Actor
 
 log = logging.getLogger(__name__)
@@ -58,6 +64,10 @@ class PlanWriter:
     newly_unplaced: list[tuple[Visit, str]] = field(default_factory=list)
     patients: dict[int, Patient] = field(default_factory=dict)
     families: dict[int, list[Account]] = field(default_factory=dict)
+    # Written at the end in one go (the write lock is held: a person's /help waits meanwhile).
+    to_tell: list[OutboxMessage] = field(default_factory=list)
+    to_remind: dict[int, Visit] = field(default_factory=dict)
+    history: list[VisitStatusChange] = field(default_factory=list)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -87,6 +97,7 @@ class PlanWriter:
                 await self._assign(visit, nurses[nurse_id], stop, before[visit.id])
         for item in plan.unassigned:
             await self._unplace(visits[int(item.visit)], item.reason)
+        await self._write_batches(nurses)
         new_order: dict[int, tuple[int, ...]] = {
             int(r.nurse): tuple(int(s.visit) for s in r.stops if s.visit is not None)
             for r in plan.routes
@@ -106,9 +117,17 @@ class PlanWriter:
                 select(Route).where(Route.clinic_id == facts.clinic_id, Route.day == facts.day)
             )
         }
-        for old in existing.values():
-            old.stops = []
-        await session.flush()
+        if existing:
+            ids = [r.id for r in existing.values()]
+            await session.execute(
+                delete(RouteStop).where(RouteStop.route_id.in_(ids)),
+                execution_options={"synchronize_session": False},
+            )
+            for old in existing.values():  # the loaded stops are gone: forget them quietly
+                for stop in old.stops:
+                    session.expunge(stop)
+                set_committed_value(old, "stops", [])
+        stops_of: list[tuple[Route, list[RouteStop]]] = []
         for planned in plan.routes:
             nurse_id = int(planned.nurse)
             stops = [s for s in planned.stops if s.kind == "visit" and s.visit is not None]
@@ -124,7 +143,7 @@ class PlanWriter:
             route.travel_s = planned.travel_s
             route.distance_m = planned.distance_m
             route.updated_at = self.now
-            route.stops = [
+            rows = [
                 RouteStop(
                     visit_id=int(s.visit),  # type: ignore[arg-type]
                     seq=i + 1,
@@ -134,9 +153,14 @@ class PlanWriter:
                 )
                 for i, s in enumerate(stops)
             ]
+            stops_of.append((route, rows))
         for gone in existing.values():  # nurses the plan no longer has (whole day away)
             await session.delete(gone)
-        await session.flush()
+        await session.flush()  # new routes get their ids
+        for route, rows in stops_of:
+            for row in rows:
+                row.route_id = route.id
+        await insert_all(session, [row for _, rows in stops_of for row in rows])
 
     async def _assign(
         self,
@@ -159,6 +183,7 @@ class PlanWriter:
                 None,
                 f"plan run {self.run.id}",
                 self.now,
+                keep=self.history,
             )
         old_nurse, old_start = before
         visit.nurse_id = nurse.id
@@ -168,9 +193,10 @@ class PlanWriter:
         if (old_nurse, old_start) != (nurse.id, start):
             # The family's export tells who comes and when, and every later change of it.
             detail = {"event": "plan", "nurse_id": nurse.id, "start": start.isoformat()}
-            await record_event(self.session, visit, detail, Actor.SYSTEM, None, self.now)
-            # The "before arrival" reminder follows the planned time.
-            await _sync_reminders(self.session, visit, self.config, self.now)
+            await record_event(
+                self.session, visit, detail, Actor.SYSTEM, None, self.now, keep=self.history
+            )
+            self.to_remind[visit.id] = visit  # the "before arrival" reminder follows the time
         window = (visit.window_start, visit.window_end)
         if old_nurse == nurse.id and old_start is not None:
             low, high = arrival_window(old_start, window, self.tz)
@@ -179,7 +205,7 @@ class PlanWriter:
                 return  # what the family was told still holds
         kind = "placed_after_all" if was_unplaced else ("moved" if old_start else "planned")
         self.notes.append(FamilyNote(visit.id, kind))
-        await self._tell_family(visit, nurse, kind)
+        self._tell_family(visit, nurse, kind)
 
     def _far_pin_km(self, visit: Visit, reason: str) -> float | None:
         """km from the puskesmas when the home cannot be reached and its pin lies outside the
@@ -203,15 +229,17 @@ class PlanWriter:
         if visit.status not in UNPLACEABLE:
             log.warning("plan run %s left visit %s (%s) out", self.run.id, visit.id, visit.status)
             return
-        await change_status(self.session, visit, S.UNPLACED, Actor.SYSTEM, None, reason, self.now)
+        await change_status(
+            self.session, visit, S.UNPLACED, Actor.SYSTEM, None, reason, self.now, keep=self.history
+        )
         visit.unplaced_reason = reason
         visit.nurse_id = None
         visit.planned_arrival = visit.planned_start = visit.planned_end = None
         visit.updated_at = self.now
         self.newly_unplaced.append((visit, reason))
         self.notes.append(FamilyNote(visit.id, "unplaced"))
-        await _sync_reminders(self.session, visit, self.config, self.now)
-        reached = await self._tell_family(visit, None, "unplaced", reason=reason, km=km)
+        self.to_remind[visit.id] = visit
+        reached = self._tell_family(visit, None, "unplaced", reason=reason, km=km)
         if km is not None:
             await tell.tell_heads(
                 self.session,
@@ -234,7 +262,7 @@ class PlanWriter:
             )
         )
 
-    async def _tell_family(
+    def _tell_family(
         self,
         visit: Visit,
         nurse: Nurse | None,
@@ -242,7 +270,8 @@ class PlanWriter:
         reason: str = "",
         km: float | None = None,
     ) -> bool:
-        """Queue the message to every account linked to the patient; False when none."""
+        """The message to every account linked to the patient (added with the batches);
+        False when there is none."""
         accounts = self.families.get(visit.patient_id, [])
         patient = self.patients.get(visit.patient_id)
         notice = tell.visit_notice(
@@ -257,7 +286,8 @@ class PlanWriter:
             reason=reason,
             km=km,
         )
-        return await tell.tell_family(self.session, visit, accounts, notice, kind, self.run.id)
+        self.to_tell += tell.family_rows(visit, accounts, notice, kind, self.run.id)
+        return bool(accounts)
 
     async def _load_families(self, patient_ids: set[int]) -> None:
         """Patients and the accounts that hear about them, in two queries for the whole day
@@ -279,6 +309,34 @@ class PlanWriter:
         ):
             self.families.setdefault(patient_id, []).append(account)
 
+    async def _write_batches(self, nurses: dict[int, Nurse]) -> None:
+        """The family notices and the reminders of every changed visit, with two queries and
+        one flush for the whole day instead of several per visit."""
+        await self.session.flush()  # the visits' new state first (history and stops refer to it)
+        await insert_all(self.session, self.history)
+        await outbox.add_new(self.session, self.to_tell)
+        visits = list(self.to_remind.values())
+        accounts = {
+            a.id
+            for a in await self.session.scalars(
+                select(Account).where(
+                    Account.id.in_([n.account_id for n in nurses.values() if n.account_id]),
+                    Account.deleted_at.is_(None),
+                )
+            )
+        }
+        recipients: dict[int, dict[Recipient, list[int | None]]] = {}
+        for visit in visits:
+            nurse = nurses.get(visit.nurse_id) if visit.nurse_id is not None else None
+            nurse_ids = [nurse.account_id] if nurse and nurse.account_id in accounts else []
+            recipients[visit.id] = {
+                Recipient.PATIENT: [a.id for a in self.families.get(visit.patient_id, [])],
+                Recipient.NURSE: list(nurse_ids),
+                Recipient.HEADS: [None],
+            }
+        await sync_many(self.session, visits, self.config, self.now, recipients)
+        await self.session.flush()
+
     async def _tell_heads(self) -> None:
         """The report to whoever asked (/rencana); heads see unplaced visits as staff tasks."""
         if self.run.requested_by_account_id is None:
@@ -288,10 +346,3 @@ class PlanWriter:
             return
         report = tell.report(self.facts.day, self.run.kind, self.solved.plan, self.newly_unplaced)
         await tell.tell_report(self.session, account, self.facts.clinic_id, report, self.run.id)
-
-
-async def _sync_reminders(
-    session: AsyncSession, visit: Visit, config: Config, now: datetime
-) -> None:
-    """Reminders follow the planned time (the delivery side owns them)."""
-    await sync_visit_reminders(session, visit, config, now)
