@@ -50,6 +50,7 @@ from bot.guard import FloodControl  # noqa: E402
 from db.models import Account, AccountRole, Nurse, Patient, PatientLink, Visit  # noqa: E402
 from db.services import planning  # noqa: E402
 from db.services.booking import load_rules  # noqa: E402
+from db.services.planning import run as plan_run  # noqa: E402
 from db.services.planning import write as plan_write  # noqa: E402
 from db.services.visit_status import record_created  # noqa: E402
 from db.session import Database  # noqa: E402
@@ -254,6 +255,16 @@ async def main(argv: list[str] | None = None) -> int:
                 stages["write"].append(time.time())
 
         plan_write.PlanWriter.apply = timed_apply  # type: ignore[method-assign]
+        real_write = plan_run._write
+
+        async def timed_write(*a: Any, **k: Any) -> Any:
+            stages["tx"] = [time.time()]
+            try:
+                return await real_write(*a, **k)
+            finally:
+                stages["tx"].append(time.time())
+
+        plan_run._write = timed_write  # type: ignore[assignment]
         parent.send("go")
         await asyncio.sleep(args.idle_s)
         plan_began = time.time()
@@ -278,6 +289,8 @@ async def main(argv: list[str] | None = None) -> int:
     writing = Phase("during the write", [w for at, w in samples if at < w1 and at + w > w0])
     if args.verbose:
         near = [(round(at - w0, 3), round(w, 3)) for at, w in samples if w0 - 1 < at < w1 + 1]
+        t0, t1 = stages["tx"][0] - w0, stages["tx"][1] - w0
+        print(f"write transaction from {t0:.3f} to {t1:.3f} s after the apply's start")
         print(f"write {w1 - w0:.3f} s; probes near it (sent after write start s, waited s): {near}")
     head = ["phase", "probes", "/help wait p50 s", "p95 s", "max s"]
     rows = [p.row() for p in (idle, solving, writing)]
