@@ -7,7 +7,17 @@ from typing import Any
 from telegram.ext import Application, BaseHandler
 
 from bot.guard import guarded
-from bot.handlers import common, confirm, head, head_reports, nurse, patient, staff, start
+from bot.handlers import (
+    common,
+    confirm,
+    head,
+    head_reports,
+    nurse,
+    patient,
+    series_nurse,
+    staff,
+    start,
+)
 
 # Feature modules export HANDLERS (group 0). Order matters only within a group.
 # The head's modules come before the family's: the family's typed-answer handler takes any text.
@@ -21,6 +31,7 @@ FEATURE_MODULES: tuple[Any, ...] = (
     head_reports,
     staff,
     nurse,
+    series_nurse,
     patient,
 )
 
