@@ -94,6 +94,7 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.nurse.plan_now": HEAD,
     # Follow-up and series (bot/handlers/series_*.py).
     "bot.handlers.series_nurse.follow_up_button": NURSE,
+    "bot.handlers.series_head.series_command": HEAD,
 }
 
 Callback = Callable[[Update, HomecareContext], Awaitable[Any]]

@@ -143,3 +143,14 @@ def cancelled_rest(tr: Translator, done: int, late: int, phone: str) -> Reply:
     if late:
         lines.append(tr("series.family.cancelled_rest_late", count=str(late), phone=phone))
     return Reply("\n".join(lines))
+
+
+def head_created(
+    tr: Translator, name: str, booked: int, moved: Sequence[date], missed: Sequence[date]
+) -> Reply:
+    lines = [tr("series.head.created", name=escape(name), booked=str(booked))]
+    if moved:
+        lines.append(tr("series.head.moved", days=", ".join(day_short(tr, d) for d in moved)))
+    if missed:
+        lines.append(tr("series.head.missed", days=", ".join(day_short(tr, d) for d in missed)))
+    return Reply("\n".join(lines))

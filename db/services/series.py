@@ -34,7 +34,12 @@ from db.services.patients import patient_accounts
 from db.services.reminders import sync_visit_reminders
 from db.services.visit_status import record_created
 from homecare.config import Config, ServiceType
-from scheduler.booking import BookingRules, TimeWindow, earliest_bookable_day
+from scheduler.booking import (
+    BookingRules,
+    TimeWindow,
+    earliest_bookable_day,
+    parse_request_code,
+)
 from scheduler.series import SeriesRule, follow_up_day, next_working_day, occurrences
 from scheduler.visits import Actor
 
@@ -200,6 +205,14 @@ def _visit_params(visit: Visit, patient: Patient | None, placed: Placed) -> dict
     }
 
 
+async def visit_by_code(session: AsyncSession, clinic_id: int, text: str) -> Visit | None:
+    """The clinic's visit with this code as typed ("XWZ-2GH", "xwz2gh"), or None."""
+    code = parse_request_code(text) or text.strip().upper()
+    return await session.scalar(
+        select(Visit).where(Visit.clinic_id == clinic_id, Visit.code == code)
+    )
+
+
 # --- a series set up by a head -------------------------------------------------------------------
 
 
@@ -279,4 +292,5 @@ __all__ = [
     "SeriesOutcome",
     "create_series",
     "follow_up",
+    "visit_by_code",
 ]
