@@ -92,6 +92,9 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.nurse.sick_button": NURSE,
     "bot.handlers.nurse.done_note": NURSE,
     "bot.handlers.plan_now.plan_now": HEAD,
+    # Follow-up and series (bot/handlers/series_*.py).
+    "bot.handlers.series_nurse.follow_up_button": NURSE,
+    "bot.handlers.series_head.series_command": HEAD,
 }
 
 Callback = Callable[[Update, HomecareContext], Awaitable[Any]]

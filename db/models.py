@@ -257,8 +257,37 @@ class Visit(Base):
     unplaced_reason: Mapped[str | None] = mapped_column(String(64))
     nurse_note: Mapped[str | None] = mapped_column(Text)
     vitals: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A visit of a recurring series, or the follow-up asked for at another visit's "Selesai".
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visit_series.id", ondelete="SET NULL"), index=True
+    )
+    follow_up_of: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class VisitSeries(Base):
+    """Recurring visits a head set up for a patient; each occurrence is an ordinary Visit.
+
+    `rule` is `scheduler.series` key form ("every:3x5", "weekly:0,3:2027-01-31").
+    """
+
+    __tablename__ = "visit_series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    service_type: Mapped[str] = mapped_column(String(40))
+    rule: Mapped[str] = mapped_column(String(64))
+    start_day: Mapped[date] = mapped_column(Date)
+    window_start: Mapped[time] = mapped_column(Time)
+    window_end: Mapped[time] = mapped_column(Time)
+    created_by_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = _created()
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class VisitStatusChange(Base):

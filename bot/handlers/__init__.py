@@ -15,6 +15,8 @@ from bot.handlers import (
     nurse,
     patient,
     plan_now,
+    series_head,
+    series_nurse,
     staff,
     start,
 )
@@ -29,9 +31,11 @@ FEATURE_MODULES: tuple[Any, ...] = (
     confirm,
     head,
     head_reports,
+    series_head,
     staff,
     nurse,
     plan_now,
+    series_nurse,
     patient,
 )
 

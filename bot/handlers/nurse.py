@@ -35,6 +35,7 @@ from bot.handlers.buttons import one_of, press
 from bot.handlers.nurse_input import leave_span, split_note
 from bot.messages import Reply
 from bot.render import nurse as render
+from bot.render import series as series_render
 from bot.turn import CURRENT_TURN, HomecareContext, Turn
 from db.models import Conversation, Nurse, Visit
 from db.services import access, conversation, nurse_audit, nurse_visits, planning
@@ -485,7 +486,9 @@ async def _finish_done(
         await conversation.finish(turn.session, conv)
     day, _ = await _day_and_stop(turn, nurse, visit)
     following = next((s for s in day.stops if s.status in render.OPEN), None)
-    reply = render.completed(turn.tr, stop, vitals, following)
+    reply = series_render.with_follow_up(
+        turn.tr, render.completed(turn.tr, stop, vitals, following), visit.id
+    )
     if message is not None:
         await _show(turn, message, reply)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["booking", "visits", "reminders", "identity", "vitals"]
+CORE = ["booking", "visits", "reminders", "identity", "vitals", "series"]
 
 
 def test_core_imports_neither_telegram_nor_sqlalchemy() -> None:
