@@ -97,13 +97,16 @@ def run_pyvrp(
     initial_penalty: float | None = None,
     max_penalty: float | None = None,
     fallback: pyvrp.Solution | None = None,
+    hard_loads: Sequence[int] = (),
 ) -> SolverRun:
     """The small interface to PyVRP's iterated local search (as `pyvrp.solve`, plus a fallback).
 
     `initial_penalty` / `max_penalty` set the penalty per unit of time warp and excess load
     at the start and at most (PyVRP's defaults otherwise). `fallback` is a known feasible
     solution: when the search would start from an infeasible one, it starts from `fallback`,
-    so the result is feasible whenever a fallback is given.
+    so the result is feasible whenever a fallback is given. Load dimensions in `hard_loads`
+    start at the largest penalty: they encode rules (whose break is whose), not resources,
+    and with a mild start the search sat in plans with two breaks on one route.
     """
     penalty_params = pyvrp.PenaltyParams()
     if max_penalty is not None:
@@ -112,6 +115,11 @@ def run_pyvrp(
     if initial_penalty is not None:
         value = min(max(initial_penalty, penalty_params.min_penalty), penalty_params.max_penalty)
         initial = ([value] * data.num_load_dimensions, value, value)
+    if hard_loads:
+        loads = list(initial[0])
+        for dim in hard_loads:
+            loads[dim] = penalty_params.max_penalty
+        initial = (loads, initial[1], initial[2])
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     search = LocalSearch(
         data, rng, compute_neighbours(data), PerturbationManager(pyvrp.search.PerturbationParams())
@@ -454,6 +462,7 @@ def solve(
             initial_penalty=INITIAL_PENALTY,
             max_penalty=model.max_penalty,
             fallback=model.fallback,
+            hard_loads=range(1, model.data.num_load_dimensions),
         )
         iterations = run.iterations
         solution = run.solution if run.solution.is_feasible() else model.fallback
