@@ -1,12 +1,13 @@
 """PlanRequest → Plan with PyVRP 0.14 (the model is described in docs/planning.md).
 
-One vehicle type per nurse, each with its own routing profile whose *distance* matrix is the
-cost of an arc: weighted travel time, plus the continuity cost on arcs into a visit whose
-patient prefers another nurse, plus a prohibitive cost on arcs into a visit she lacks the
-skills for (or into another nurse's break). Visits are optional PyVRP clients with tiered
-prizes (urgent ≫ routine ≫ optional), so capacity shortage drops the least important visits.
-The visit cap is a one-dimensional load; the break is a required client at the clinic; the
-balance term is PyVRP's overtime cost beyond each nurse's fair share of the day's work.
+One vehicle type per nurse. Its routing profile's *distance* matrix is the cost of an arc:
+weighted travel time, plus the continuity cost on arcs into a visit whose patient prefers
+another nurse, plus a prohibitive cost on arcs into a visit she may not do; nurses whose
+matrices would be equal share one profile (profiles.py). Visits are optional PyVRP clients
+with tiered prizes (urgent ≫ routine ≫ optional), so capacity shortage drops the least
+important visits. The visit cap is load dimension 0; breaks are required clients at the
+clinic, kept to their nurses by one load dimension per kind of break; the balance term is
+PyVRP's overtime cost beyond each nurse's fair share of the day's work.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from scheduler.planner.model import (
     Unassigned,
     Visit,
 )
+from scheduler.planner.profiles import break_classes, group_profiles, profile_key
 from scheduler.planner.timing import Item, Timing, time_route
 from scheduler.planner.travel import travel_matrix
 
@@ -95,13 +97,16 @@ def run_pyvrp(
     initial_penalty: float | None = None,
     max_penalty: float | None = None,
     fallback: pyvrp.Solution | None = None,
+    hard_loads: Sequence[int] = (),
 ) -> SolverRun:
     """The small interface to PyVRP's iterated local search (as `pyvrp.solve`, plus a fallback).
 
     `initial_penalty` / `max_penalty` set the penalty per unit of time warp and excess load
     at the start and at most (PyVRP's defaults otherwise). `fallback` is a known feasible
     solution: when the search would start from an infeasible one, it starts from `fallback`,
-    so the result is feasible whenever a fallback is given.
+    so the result is feasible whenever a fallback is given. Load dimensions in `hard_loads`
+    start at the largest penalty: they encode rules (whose break is whose), not resources,
+    and with a mild start the search sat in plans with two breaks on one route.
     """
     penalty_params = pyvrp.PenaltyParams()
     if max_penalty is not None:
@@ -110,6 +115,11 @@ def run_pyvrp(
     if initial_penalty is not None:
         value = min(max(initial_penalty, penalty_params.min_penalty), penalty_params.max_penalty)
         initial = ([value] * data.num_load_dimensions, value, value)
+    if hard_loads:
+        loads = list(initial[0])
+        for dim in hard_loads:
+            loads[dim] = penalty_params.max_penalty
+        initial = (loads, initial[1], initial[2])
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     search = LocalSearch(
         data, rng, compute_neighbours(data), PerturbationManager(pyvrp.search.PerturbationParams())
@@ -242,7 +252,8 @@ class _Model:
     fallback: pyvrp.Solution
     max_penalty: float
     vehicle_crew: list[int]  # vehicle type → crew index
-    client_ref: list[tuple[int, Id | None]]  # client → (crew index of a break | -1, visit id)
+    client_ref: list[tuple[int, Id | None]]  # client → (break class | -1, visit id)
+    crew_class: dict[int, int]  # crew index → class of her pending break
 
 
 def _build_model(
@@ -252,12 +263,18 @@ def _build_model(
     durations: np.ndarray,
     where: dict[str, int],
     shares: list[int],
+    *,
+    share_profiles: bool = True,
 ) -> _Model:
     weights = request.weights
     n_places = durations.shape[0]
     vehicle_crew = [k for k, crew in enumerate(crews) if crew.active]
     rest_crews = [k for k in vehicle_crew if crews[k].rest is not None]
-    # Each pending break gets its own copy of the clinic, so other nurses can be kept off it.
+    classes, n_classes = break_classes(
+        [break_item(crews[k].rest) for k in rest_crews]  # type: ignore[arg-type]
+    )
+    crew_class = {k: c for k, c in zip(rest_crews, classes, strict=True) if c is not None}
+    # Each pending break gets its own copy of the clinic (a client of its own location).
     size = n_places + len(rest_crews)
     extended = np.zeros((size, size), dtype=np.int64)
     extended[:n_places, :n_places] = durations
@@ -292,13 +309,14 @@ def _build_model(
             depot_of[crews[k].origin] = len(depots)
             depots.append(pyvrp.Depot(location=crews[k].origin))
 
+    # Load dimension 0 is the visit cap; dimension 1 + c holds the breaks of class c.
     clients: list[pyvrp.Client] = []
     client_ref: list[tuple[int, Id | None]] = []
     for visit, _ in candidates:
         clients.append(
             pyvrp.Client(
                 location=where[str(visit.id)],
-                delivery=[1],
+                delivery=[1] + [0] * n_classes,
                 service_duration=visit.duration_s,
                 tw_early=visit.window[0],
                 tw_late=visit.window[1],
@@ -310,10 +328,12 @@ def _build_model(
         client_ref.append((-1, visit.id))
     for b, k in enumerate(rest_crews):
         item = break_item(crews[k].rest)  # type: ignore[arg-type]
+        load = [0] * (1 + n_classes)
+        load[1 + crew_class[k]] = 1
         clients.append(
             pyvrp.Client(
                 location=n_places + b,
-                delivery=[0],
+                delivery=load,
                 service_duration=item.service,
                 tw_early=item.early,
                 tw_late=item.late,
@@ -321,43 +341,59 @@ def _build_model(
                 name=f"break {crews[k].nurse.id}",
             )
         )
-        client_ref.append((k, None))
+        client_ref.append((crew_class[k], None))
 
-    base_cost = np.rint(extended * (scale * weights.travel)).astype(np.int64)
     continuity = round(scale * weights.continuity)
-    overtime_cost = round(scale * weights.balance)
-    vehicle_types, cost_matrices, duration_matrices = [], [], []
-    for v_index, k in enumerate(vehicle_crew):
-        crew = crews[k]
+    keys: list[object] = [
+        profile_key(k, crews[k].nurse.id, candidates, where, continuity=continuity > 0)
+        if share_profiles
+        else k
+        for k in vehicle_crew
+    ]
+    profile_of, first_vehicle = group_profiles(keys)
+    base_cost = np.rint(extended * (scale * weights.travel)).astype(np.int64)
+    # Continuity: every arc into a visit with a preferred nurse costs `continuity` in the
+    # shared matrix; only the preferred nurse's own profile lifts it (see profiles.py).
+    preferred_cols = [where[str(v.id)] for v, _ in candidates if v.preferred_nurse is not None]
+    if continuity > 0:
+        base_cost[:, preferred_cols] += continuity
+    cost_matrices, duration_matrices = [], []
+    for v_index in first_vehicle:
+        k = vehicle_crew[v_index]
+        key = profile_key(k, crews[k].nurse.id, candidates, where, continuity=continuity > 0)
         cost, travel = base_cost.copy(), extended.copy()
-        forbidden_columns = [where[str(v.id)] for v, able in candidates if k not in able]
-        forbidden_columns += [n_places + b for b, other in enumerate(rest_crews) if other != k]
+        forbidden_columns = sorted(key.forbidden)
         cost[:, forbidden_columns] += forbidden
         travel[:, forbidden_columns] += FORBIDDEN_S
-        for visit, able in candidates:
-            preferred = visit.preferred_nurse
-            if k in able and preferred is not None and str(preferred) != str(crew.nurse.id):
-                cost[:, where[str(visit.id)]] += continuity
+        cost[:, sorted(key.preferred)] -= continuity
         np.fill_diagonal(cost, 0)
         np.fill_diagonal(travel, 0)
         cost_matrices.append(cost)
         duration_matrices.append(travel)
+    vehicle_types = []
+    overtime_cost = round(scale * weights.balance)
+    for v_index, k in enumerate(vehicle_crew):
+        crew = crews[k]
         time_left = crew.deadline - crew.ready
         # Balance: route time beyond her fair share is overtime, paid at the balance weight.
         shift_duration, max_overtime = UNLIMITED, 0
         if overtime_cost > 0:
             shift_duration, max_overtime = shares[k], max(0, time_left - shares[k])
+        # Room for one break of her own class only (none for a nurse without a break).
+        room = [0] * n_classes
+        if k in crew_class:
+            room[crew_class[k]] = 1
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=1,
-                capacity=[len(candidates) if crew.cap_left is None else crew.cap_left],
+                capacity=[len(candidates) if crew.cap_left is None else crew.cap_left, *room],
                 start_depot=depot_of[crew.origin],
                 end_depot=0,
                 tw_early=crew.ready,
                 tw_late=crew.deadline,
                 start_late=None if crew.delay else crew.ready,
                 unit_distance_cost=1,
-                profile=v_index,
+                profile=profile_of[v_index],
                 name=str(crew.nurse.id),
                 shift_duration=shift_duration,
                 max_overtime=max_overtime,
@@ -380,7 +416,7 @@ def _build_model(
     ]
     fallback = pyvrp.Solution(data, fallback_routes)
     max_penalty = min(MAX_PENALTY, max(1e5, 2.0 * scale * prize_of[2]))
-    return _Model(data, fallback, max_penalty, vehicle_crew, client_ref)
+    return _Model(data, fallback, max_penalty, vehicle_crew, client_ref, crew_class)
 
 
 def solve(
@@ -390,13 +426,15 @@ def solve(
     time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     max_iterations: int | None = None,
     seed: int = 0,
+    share_profiles: bool = True,
 ) -> Plan:
     """Plan the day: every visit ends up in exactly one route or in `unassigned` with a reason.
 
     `matrix` defaults to the request's own (explicit or estimated); pass the OSRM one from
     `resolve_travel` when there is one. The search stops at `time_limit_s` or after
     `max_iterations`, whichever comes first (fix both `max_iterations` and `seed`, with no
-    time limit, for a deterministic plan).
+    time limit, for a deterministic plan). `share_profiles=False` gives every nurse her own
+    routing profile, as before profiles were shared (kept for the benchmark's comparison).
     """
     matrix = matrix if matrix is not None else travel_matrix(request)
     if matrix.size != len(request.visits) + 1:
@@ -413,7 +451,9 @@ def solve(
     iterations, runtime = 0, 0.0
     started = time.perf_counter()
     if candidates:
-        model = _build_model(request, crews, candidates, durations, where, shares)
+        model = _build_model(
+            request, crews, candidates, durations, where, shares, share_profiles=share_profiles
+        )
         run = run_pyvrp(
             model.data,
             time_limit_s=time_limit_s,
@@ -422,6 +462,7 @@ def solve(
             initial_penalty=INITIAL_PENALTY,
             max_penalty=model.max_penalty,
             fallback=model.fallback,
+            hard_loads=range(1, model.data.num_load_dimensions),
         )
         iterations = run.iterations
         solution = run.solution if run.solution.is_feasible() else model.fallback
@@ -433,7 +474,7 @@ def solve(
                     continue
                 owner, ref = model.client_ref[activity.idx]
                 if ref is None:
-                    if owner == k:  # never another nurse's break (prohibitive cost)
+                    if owner == model.crew_class.get(k):  # a break of her class (load room)
                         new_stops[k].append((None, break_item(crews[k].rest)))  # type: ignore[arg-type]
                 elif k in able_of[str(ref)]:  # never a visit she may not do
                     new_stops[k].append((ref, visit_item(visits[str(ref)], where[str(ref)])))
