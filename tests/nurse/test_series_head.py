@@ -77,3 +77,41 @@ async def test_weekly_series_and_a_bad_rule(
         days = list(await s.scalars(select(Visit.day).where(Visit.series_id.is_not(None))))
     # Thu 15, Mon 19, Thu 22, Mon 26, Thu 29 April 2027.
     assert sorted(days) == [date(2027, 4, d) for d in (15, 19, 22, 26, 29)]
+
+
+async def test_one_occurrence_is_cancelled_and_the_rest_stays(
+    app: HomecareApp, client: Any, clinic: Clinic, clock: time_machine.Traveller
+) -> None:
+    """Each occurrence is an ordinary visit: the family cancels one from /kunjungan_saya, the
+    other occurrences keep their days."""
+    from bot.render.formats import visit_code
+
+    family = clinic.families[0]
+    code = await _code(app, clinic.visits[0])
+    await clinic.head.user.send(f"/seri {code} 3 7")
+    await wait_for(clinic.head.user, "7")
+    await wait_for(family.user, TEXT["id"]["told"], most=10)
+    async with app.db.read() as s:
+        booked = list(
+            await s.scalars(select(Visit).where(Visit.series_id.is_not(None)).order_by(Visit.day))
+        )
+    second = booked[1]  # Mon 19 Apr
+    await family.user.send("/kunjungan_saya")
+    listing = await wait_for(family.user, "Kunjungan mendatang")
+    [cancel] = [
+        b for b in listing.button_texts if b.startswith("✖") and visit_code(second.code) in b
+    ]
+    await family.user.press(cancel, message_id=listing.message_id)
+    ask = await wait_for(family.user, "")
+    await family.user.press(ask.button_texts[0], message_id=ask.message_id)
+    await wait_for(family.user, "dibatalkan")
+    async with app.db.read() as s:
+        after = {
+            v.id: v for v in await s.scalars(select(Visit).where(Visit.series_id.is_not(None)))
+        }
+    assert after[second.id].status == "cancelled_by_patient"
+    rest = [v for vid, v in after.items() if vid != second.id]
+    assert [v.day for v in sorted(rest, key=lambda v: v.day)] == [
+        d for d in DAYS if d != second.day
+    ]
+    assert {v.status for v in rest} == {"requested"}
