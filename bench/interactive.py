@@ -255,7 +255,8 @@ def count_statement(counter: Counter[str]) -> Callable[..., None]:
     return hook
 
 
-async def seed_clinic(hc: HomecareApp, head_id: int, nurses: int) -> None:
+async def seed_clinic(hc: HomecareApp, head_id: int, nurses: int, daily_cap: int = 8) -> None:
+    """The head's account and `nurses` nurses with every skill, 08:00–16:00."""
     skills = sorted({s for svc in hc.config.services for s in svc.skills})
     async with hc.db.transaction() as s:
         head = Account(telegram_user_id=head_id, chat_id=head_id, first_name="Budi", language="id")
@@ -268,7 +269,7 @@ async def seed_clinic(hc: HomecareApp, head_id: int, nurses: int) -> None:
                     clinic_id=hc.clinic_id,
                     name=f"Perawat {i + 1}",
                     skills=skills,
-                    daily_cap=8,
+                    daily_cap=daily_cap,
                     shift_start=dtime(8),
                     shift_end=dtime(16),
                     active=True,

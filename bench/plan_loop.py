@@ -44,10 +44,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.interactive import seed_clinic  # noqa: E402
 from bench.report import aligned_table, publish  # noqa: E402
 from bot.app import HomecareApp, build_application  # noqa: E402
 from bot.guard import FloodControl  # noqa: E402
-from db.models import Account, AccountRole, Nurse, Patient, PatientLink, Visit  # noqa: E402
+from db.models import Account, Patient, PatientLink, Visit  # noqa: E402
 from db.services import planning  # noqa: E402
 from db.services.booking import load_rules  # noqa: E402
 from db.services.planning import run as plan_run  # noqa: E402
@@ -111,24 +112,8 @@ def probe_main(conn: Connection, every_s: float, n_families: int, probers: int) 
 async def seed(hc: HomecareApp, head_id: int, nurses: int, families: list[int], day: date) -> None:
     rng = random.Random(1)
     services = [s for s in hc.config.services if s.skills]
-    skills = sorted({k for s in services for k in s.skills})
+    await seed_clinic(hc, head_id, nurses, daily_cap=14)
     async with hc.db.transaction() as s:
-        head = Account(telegram_user_id=head_id, chat_id=head_id, first_name="Budi", language="id")
-        s.add(head)
-        await s.flush()
-        s.add(AccountRole(account_id=head.id, clinic_id=hc.clinic_id, role="head"))
-        for i in range(nurses):
-            s.add(
-                Nurse(
-                    clinic_id=hc.clinic_id,
-                    name=f"Perawat {i + 1}",
-                    skills=skills,
-                    daily_cap=14,
-                    shift_start=dtime(8),
-                    shift_end=dtime(16),
-                    active=True,
-                )
-            )
         for i, chat in enumerate(families):
             family = Account(
                 telegram_user_id=chat,
