@@ -40,6 +40,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("staf", HEAD),
     Command("undang_perawat", HEAD),
     Command("rencana", HEAD),
+    Command("seri", HEAD),
     Command("audit", HEAD),
     Command("data_saya", EVERYONE),
     Command("bahasa", EVERYONE),

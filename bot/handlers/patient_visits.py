@@ -1,7 +1,8 @@
 """/kunjungan_saya (flow "p.visits"): upcoming and past visits; cancel with a reason; reschedule.
 
-Steps: list → reason (cancel) | rday → rwin → rconfirm (reschedule). Visit ids in buttons are
-checked against the account's own patients every time (a forged id gets "not your button").
+Steps: list → reason (cancel) | rday → rwin → rconfirm (reschedule) | rest (cancel the rest of a
+series). Visit ids in buttons are checked against the account's own patients every time (a forged
+id gets "not your button").
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from bot.handlers.patient_flow import Ctx, Incoming, day_arg, int_arg
 from bot.i18n import Translator
 from bot.messages import Reply
 from bot.render import patient as render
+from bot.render.patient.my_visits import cancel_rest_ask, cancelled_rest
 from bot.turn import Turn
 from db.models import Nurse
 from db.services import booking as booking_service
-from db.services import conversation
+from db.services import conversation, series_cancel
 from db.services import my_visits as visits_service
 from scheduler.booking import TimeWindow
 from scheduler.identity import InvalidInput, validate_free_text
@@ -110,6 +112,8 @@ async def prompt(c: Ctx) -> Reply:
         return Reply(tr("patient.visits.closed"))
     if step == "reason":
         return render.cancel_ask(tr, nonce, item.visit)
+    if step == "rest":
+        return await _rest_prompt(c)
     if step == "rday":
         days, busy = await _offer(c, item)
         if days or busy:
@@ -138,7 +142,18 @@ async def _list_prompt(c: Ctx) -> Reply:
         for i in mine.upcoming
     ]
     past = [(i.visit, _who(c, i), await _nurse_name(c, i.visit.nurse_id)) for i in mine.past]
-    return render.my_visits(c.tr, c.nonce, c.config, upcoming, past)
+    return render.my_visits(
+        c.tr, c.nonce, c.config, upcoming, past, rest_of_series=_rest_buttons(mine.upcoming)
+    )
+
+
+def _rest_buttons(upcoming: list[visits_service.VisitItem]) -> set[int]:
+    """The first cancellable visit of each series with two or more cancellable ones left."""
+    by_series: dict[int, list[int]] = {}
+    for i in upcoming:
+        if i.visit.series_id is not None and i.can_cancel:
+            by_series.setdefault(i.visit.series_id, []).append(i.visit.id)
+    return {ids[0] for ids in by_series.values() if len(ids) >= 2}
 
 
 async def goto(c: Ctx, step: str, **changes: object) -> None:
@@ -164,6 +179,10 @@ async def on_button(c: Ctx, action: str, args: list[str]) -> None:
         await _move_window(c, int_arg(args))
     elif step == "rconfirm" and action == "go":
         await _move(c)
+    elif step == "list" and action == "xs":
+        await _pick_rest(c, int_arg(args))
+    elif step == "rest" and action == "ys":
+        await _cancel_rest(c)
     else:
         c.stale()
 
@@ -299,3 +318,52 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
         await c.reject(exc.key, await prompt(c))
         return
     await _cancel(c, reason)
+
+
+# --- the rest of a series ------------------------------------------------------------------------
+
+
+async def _rest(c: Ctx, visit_id: int) -> series_cancel.RestOfSeries | None:
+    return await series_cancel.rest_of_series(
+        c.session, c.config, c.account.id, c.clinic_id, visit_id, c.now
+    )
+
+
+async def _rest_prompt(c: Ctx) -> Reply:
+    rest = await _rest(c, int(c.data["vid"]))
+    if rest is None or not rest.cancellable:
+        return Reply(c.tr("patient.visits.closed"))
+    day = rest.cancellable[0].visit.day
+    return cancel_rest_ask(c.tr, c.nonce, day, len(rest.cancellable), rest.late)
+
+
+async def _pick_rest(c: Ctx, visit_id: int) -> None:
+    rest = await _rest(c, visit_id)
+    if rest is None:
+        c.not_yours()
+        return
+    if not rest.cancellable:
+        c.answer("patient.visits.too_late", phone=c.config.clinic.phone)
+        return
+    await c.accepted_press()
+    await goto(c, "rest", vid=visit_id)
+
+
+async def _cancel_rest(c: Ctx) -> None:
+    rest = await _rest(c, int(c.data.get("vid", 0)))
+    if rest is None or not rest.cancellable:
+        c.stale()
+        return
+    done = await series_cancel.cancel_rest(
+        c.session,
+        config=c.config,
+        account=c.account,
+        rest=rest,
+        # Stored in the clinic's language: heads read the reason.
+        reason=Translator("id")("series.reason_cancel_rest"),
+        now=c.now,
+        notes=c.notes,
+    )
+    await c.accepted_press()
+    await c.end()
+    await c.say(cancelled_rest(c.tr, done.cancelled, done.late, c.config.clinic.phone))

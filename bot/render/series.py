@@ -1,7 +1,7 @@
 """Follow-up and series texts and buttons (pure): values in, text and keyboards out.
 
 Buttons: ``nfu:ask:<visit>`` offers the follow-up days, ``nfu:<days>:<visit>`` books one (nurse);
-``scr:<ask|yes>:<visit>`` cancels the rest of a series from that visit on (family).
+cancelling the rest of a series is a step of the family's /kunjungan_saya flow (``xs``, ``ys``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from bot.i18n import Translator
 from bot.messages import Button, Reply
 from bot.render.formats import day_long, day_short, visit_code
 from homecare.config import Config
+from scheduler.series import EveryNDays, parse_rule
 
 FOLLOW_UP = "nfu"
-CANCEL_REST = "scr"
 FOLLOW_UP_DAYS = ("3", "7", "14")
 
 
@@ -121,27 +121,18 @@ def mark(tr: Translator, series_id: int | None, follow_up_of: int | None) -> str
     return ""
 
 
-def cancel_rest_button(tr: Translator, visit_id: int) -> Button:
-    return Button(tr("series.btn_cancel_rest"), data=encode(CANCEL_REST, "ask", visit_id))
-
-
-def cancel_rest_ask(tr: Translator, day: date, count: int, visit_id: int) -> Reply:
-    buttons = (
-        (
-            Button(tr("series.btn_cancel_rest_yes"), data=encode(CANCEL_REST, "yes", visit_id)),
-            Button(tr("series.btn_keep"), data=encode(CANCEL_REST, "no", visit_id)),
-        ),
-    )
-    return Reply(
-        tr("series.family.cancel_rest_ask", day=day_long(tr, day), count=str(count)),
-        buttons=buttons,
-    )
-
-
-def cancelled_rest(tr: Translator, done: int, late: int, phone: str) -> Reply:
-    lines = [tr("series.family.cancelled_rest", count=str(done))]
-    if late:
-        lines.append(tr("series.family.cancelled_rest_late", count=str(late), phone=phone))
+def staff_cancelled_rest(tr: Translator, p: Mapping[str, Any], patient: str) -> Reply:
+    days = ", ".join(f"{day_short(tr, v['day'])} ({visit_code(v['code'])})" for v in p["visits"])
+    lines = [
+        tr(
+            "series.staff.cancelled_rest",
+            patient=patient,
+            count=str(len(p["visits"])),
+            days=days,
+        )
+    ]
+    if p.get("reason"):
+        lines.append(tr("patient.staff.reason", reason=escape(p["reason"])))
     return Reply("\n".join(lines))
 
 
@@ -154,3 +145,29 @@ def head_created(
     if missed:
         lines.append(tr("series.head.missed", days=", ".join(day_short(tr, d) for d in missed)))
     return Reply("\n".join(lines))
+
+
+def rule_text(tr: Translator, key: str) -> str:
+    """ "tiap 3 hari, 7 kali" / "tiap Sen, Kam sampai Sab 29 Mei" from the stored rule key."""
+    try:
+        rule = parse_rule(key)
+    except ValueError:
+        return escape(key)
+    if isinstance(rule, EveryNDays):
+        return tr("series.head.rule_every", interval=str(rule.interval), count=str(rule.count))
+    days = ", ".join(tr(f"patient.weekday_short.{d}") for d in sorted(rule.weekdays))
+    return tr("series.head.rule_weekly", days=days, until=day_short(tr, rule.until))
+
+
+def log_lines(
+    tr: Translator, series: tuple[int, str, bool] | None, follow_up_of: str | None
+) -> list[str]:
+    """The visit detail's lines for a series (id, rule key, closed) or a follow-up."""
+    lines = []
+    if series is not None:
+        sid, key, closed = series
+        name = "series.head.detail_series_closed" if closed else "series.head.detail_series"
+        lines.append(tr(name, id=str(sid), rule=rule_text(tr, key)))
+    if follow_up_of is not None:
+        lines.append(tr("series.head.detail_follow_up", code=visit_code(follow_up_of)))
+    return lines

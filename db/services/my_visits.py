@@ -215,7 +215,10 @@ async def cancel_visit(
     reason: str,
     now: datetime,
     notes: Notes | None = None,
+    tell: bool = True,
 ) -> ChangeResult:
+    """Cancel one visit for the family; `tell=False` leaves the staff note to the caller (the
+    rest of a series is told in one note)."""
     visit = item.visit
     rules = await load_rules(session, config, visit.clinic_id, now)
     if not is_open(visit.status):
@@ -239,6 +242,8 @@ async def cancel_visit(
     await sync_visit_reminders(session, visit, config, now)
     # Its route stop goes and a planned day is re-planned (the nurse's route closes the gap).
     await planning.on_visit_cancelled(session, visit, now)
+    if not tell:
+        return ChangeResult()
     await tell_staff(
         session,
         config,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Account, Feedback, Nurse, Patient, Visit, VisitStatusChange
+from db.models import Account, Feedback, Nurse, Patient, Visit, VisitSeries, VisitStatusChange
 from db.services import access, audit
 
 PAGE_SIZE = 8
@@ -45,6 +45,8 @@ class LogItem:
     nurse_name: str | None
     kelurahan: str | None
     service_type: str
+    # Part of a recurring series, or a follow-up of another visit (marked in the list).
+    in_series: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,17 @@ async def search(session: AsyncSession, clinic_id: int, f: LogFilter, page: int 
         .limit(PAGE_SIZE)
     )
     items = tuple(
-        LogItem(v.id, v.code, v.day, v.window_start, v.status, nurse, kel, v.service_type)
+        LogItem(
+            v.id,
+            v.code,
+            v.day,
+            v.window_start,
+            v.status,
+            nurse,
+            kel,
+            v.service_type,
+            in_series=v.series_id is not None or v.follow_up_of is not None,
+        )
         for v, kel, nurse in rows
     )
     return LogPage(items, page, pages, total)
@@ -107,6 +119,13 @@ class HistoryLine:
     actor_role: str
     actor_name: str | None
     note: str | None
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    id: int
+    rule: str  # scheduler.series key form
+    cancelled: bool
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,8 @@ class VisitDetail:
     rating: int | None
     feedback_comment: str | None
     history: tuple[HistoryLine, ...]
+    series: SeriesInfo | None = None
+    follow_up_of_code: str | None = None
 
 
 def _age(birth: date | None, on: date) -> int | None:
@@ -187,6 +208,8 @@ async def detail(
         at=now,
     )
     gone = patient is None or patient.deleted_at is not None
+    series = await session.get(VisitSeries, visit.series_id) if visit.series_id else None
+    origin = await session.get(Visit, visit.follow_up_of) if visit.follow_up_of else None
     return VisitDetail(
         visit_id=visit.id,
         code=visit.code,
@@ -215,4 +238,8 @@ async def detail(
         rating=feedback.rating if feedback else None,
         feedback_comment=feedback.comment if feedback else None,
         history=history,
+        series=(
+            SeriesInfo(series.id, series.rule, series.cancelled_at is not None) if series else None
+        ),
+        follow_up_of_code=origin.code if origin else None,
     )

@@ -25,6 +25,7 @@ from bot.render.head.common import (
     status_label,
     status_word,
 )
+from bot.render.series import log_lines as series_lines
 from db.services.visit_log import LogFilter, LogPage, VisitDetail
 from homecare.config import Config
 
@@ -128,7 +129,8 @@ def log_list(
     for item in page.items:
         label = (
             f"{item.day:%d/%m} {hm(item.window_start)} {STATUS_ICON.get(item.status, '•')} "
-            f"{visit_code(item.code)} · {item.nurse_name or '—'} · {item.kelurahan or '—'}"
+            f"{visit_code(item.code)}{' 🔁' if item.in_series else ''} · "
+            f"{item.nurse_name or '—'} · {item.kelurahan or '—'}"
         )
         rows.append((Button(label[:60], data=encode("hd", item.visit_id, s, page.page)),))
     nav: list[Button] = []
@@ -226,6 +228,11 @@ def visit_detail(
             "head.detail_service",
             service=service_name(config, d.service_type, tr.language),
             priority=tr(f"head.priority.{'urgent' if d.priority == 'urgent' else 'routine'}"),
+        ),
+        *series_lines(
+            tr,
+            (d.series.id, d.series.rule, d.series.cancelled) if d.series else None,
+            d.follow_up_of_code,
         ),
         tr("head.detail_status", status=status_label(tr, d.status)),
         tr(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from html import escape
 
@@ -21,6 +21,7 @@ from bot.render.patient.common import (
     quit_row,
     window_label,
 )
+from bot.render.series import mark as series_mark
 from homecare.config import Config
 from scheduler.booking import TimeWindow
 from scheduler.visits import status_key
@@ -39,6 +40,9 @@ def visit_line(
         service=escape(service.name(tr.language) if service else visit.service_type),
         status=tr(status_key(visit.status)),
     )
+    tag = series_mark(tr, getattr(visit, "series_id", None), getattr(visit, "follow_up_of", None))
+    if tag:
+        line += " · " + tag
     if nurse:
         line += "\n" + tr("patient.visits.nurse", nurse=escape(nurse))
     return line
@@ -50,8 +54,10 @@ def my_visits(
     config: Config,
     upcoming: Sequence[tuple[VisitLike, str, bool, bool, str | None]],
     past: Sequence[tuple[VisitLike, str, str | None]],
+    rest_of_series: Collection[int] = (),
 ) -> Reply:
-    """`upcoming`: (visit, who, can_cancel, can_reschedule, nurse); `past`: (visit, who, nurse)."""
+    """`upcoming`: (visit, who, can_cancel, can_reschedule, nurse); `past`: (visit, who, nurse);
+    `rest_of_series`: visits that get a "cancel the rest of the series" button."""
     if not upcoming and not past:
         return Reply(tr("patient.visits.none"))
     parts: list[str] = []
@@ -80,6 +86,8 @@ def my_visits(
                 rows.append(tuple(row))
             else:
                 locked = True
+            if visit.id in rest_of_series:
+                rows.append((cancel_rest_button(tr, nonce, visit.id),))
     if len(upcoming) > MAX_LISTED:
         parts.append(tr("patient.visits.more", n=str(len(upcoming) - MAX_LISTED)))
     if past:
@@ -176,3 +184,29 @@ def moved(tr: Translator, visit: VisitLike) -> Reply:
             window=window_label(visit.window_start, visit.window_end),
         )
     )
+
+
+# --- the rest of a series (steps xs → rest → ys) ---
+
+
+def cancel_rest_button(tr: Translator, nonce: str, visit_id: int) -> Button:
+    return Button(tr("series.btn_cancel_rest"), data=cb(nonce, "xs", visit_id))
+
+
+def cancel_rest_ask(tr: Translator, nonce: str, day: date, count: int, late: int) -> Reply:
+    """The question before cancelling the rest of a series from `day` on (family)."""
+    lines = [tr("series.family.cancel_rest_ask", day=day_long(tr, day), count=str(count))]
+    if late:
+        lines.append(tr("series.family.cancel_rest_late_ahead", count=str(late)))
+    buttons = (
+        (Button(tr("series.btn_cancel_rest_yes"), data=cb(nonce, "ys")),),
+        (Button(tr("series.btn_keep"), data=cb(nonce, "q")),),
+    )
+    return Reply("\n".join(lines), buttons=buttons)
+
+
+def cancelled_rest(tr: Translator, done: int, late: int, phone: str) -> Reply:
+    lines = [tr("series.family.cancelled_rest", count=str(done))]
+    if late:
+        lines.append(tr("series.family.cancelled_rest_late", count=str(late), phone=escape(phone)))
+    return Reply("\n".join(lines))
