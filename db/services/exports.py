@@ -96,6 +96,8 @@ VISIT_COLUMNS: tuple[Column, ...] = (
     Column("cancel_reason", str),
     Column("unplaced_reason", str),
     Column("nurse_note", str),
+    Column("series_id", int),
+    Column("follow_up_of_visit_id", int),
     *(Column(f"vital_{col}", float) for col in VITAL_COLUMNS),
     Column("rating", int),
 )
@@ -223,6 +225,8 @@ async def load(
             "cancel_reason": v.cancel_reason,
             "unplaced_reason": v.unplaced_reason,
             "nurse_note": v.nurse_note,
+            "series_id": v.series_id,
+            "follow_up_of_visit_id": v.follow_up_of,
             "rating": rating.get(v.id),
         }
         for col in VITAL_COLUMNS:

@@ -22,6 +22,11 @@ TEXT = {
     "en": {"told": "regular visits", "moved": "moved from Sun 25 Apr", "may": "Mon 3 May"},
 }
 
+ONE = {
+    "id": {"list": "Kunjungan mendatang", "done": "dibatalkan"},
+    "en": {"list": "Upcoming visits", "done": "is cancelled"},
+}
+
 
 async def _code(app: HomecareApp, visit_id: int) -> str:
     async with app.db.read() as s:
@@ -79,32 +84,37 @@ async def test_weekly_series_and_a_bad_rule(
     assert sorted(days) == [date(2027, 4, d) for d in (15, 19, 22, 26, 29)]
 
 
+@pytest.mark.parametrize("language", ["id", "en"])
 async def test_one_occurrence_is_cancelled_and_the_rest_stays(
-    app: HomecareApp, client: Any, clinic: Clinic, clock: time_machine.Traveller
+    app: HomecareApp, client: Any, clinic: Clinic, clock: time_machine.Traveller, language: str
 ) -> None:
     """Each occurrence is an ordinary visit: the family cancels one from /kunjungan_saya, the
     other occurrences keep their days."""
     from bot.render.formats import visit_code
 
     family = clinic.families[0]
+    async with app.db.transaction() as s:
+        await s.execute(
+            update(Account).where(Account.id == family.account_id).values(language=language)
+        )
     code = await _code(app, clinic.visits[0])
     await clinic.head.user.send(f"/seri {code} 3 7")
     await wait_for(clinic.head.user, "7")
-    await wait_for(family.user, TEXT["id"]["told"], most=10)
+    await wait_for(family.user, TEXT[language]["told"], most=10)
     async with app.db.read() as s:
         booked = list(
             await s.scalars(select(Visit).where(Visit.series_id.is_not(None)).order_by(Visit.day))
         )
     second = booked[1]  # Mon 19 Apr
     await family.user.send("/kunjungan_saya")
-    listing = await wait_for(family.user, "Kunjungan mendatang")
+    listing = await wait_for(family.user, ONE[language]["list"])
     [cancel] = [
         b for b in listing.button_texts if b.startswith("✖") and visit_code(second.code) in b
     ]
     await family.user.press(cancel, message_id=listing.message_id)
     ask = await wait_for(family.user, "")
     await family.user.press(ask.button_texts[0], message_id=ask.message_id)
-    await wait_for(family.user, "dibatalkan")
+    await wait_for(family.user, ONE[language]["done"])
     async with app.db.read() as s:
         after = {
             v.id: v for v in await s.scalars(select(Visit).where(Visit.series_id.is_not(None)))
