@@ -28,6 +28,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	@bash scripts/ensure-chromium.sh
 	@echo "=== pytest on SQLite ==="
 	$(BIN)/pytest -q
 

@@ -6,10 +6,11 @@ Production (`homecare run`), the demo and every story test build the app here, t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
@@ -26,6 +27,9 @@ from db.services import outbox
 from db.services.accounts import ensure_clinic
 from db.session import Database
 from homecare.config import Config
+
+if TYPE_CHECKING:
+    from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class HomecareApp:
         self.flood = FloodControl()
         self._tasks: list[asyncio.Task[None]] = []
         self._answering: set[asyncio.Task[None]] = set()
+        self.web: WebServer | None = None
         application.bot_data["homecare"] = self
 
     async def prepare(self) -> None:
@@ -87,9 +92,24 @@ class HomecareApp:
             asyncio.create_task(self.relay.run_forever(), name="outbox-relay"),
         ]
         await self.jobs.start()
+        if self.config.web.enabled:
+            await self._start_web()
         log.info("homecare bot running for %s", self.config.clinic.name)
 
+    async def _start_web(self) -> None:
+        from bot.web.app import create_web_app
+        from bot.web.server import WebServer
+
+        web = self.config.web
+        self.web = WebServer(create_web_app(self), web.host, web.port)
+        port = await self.web.start()
+        if port != web.port:  # port 0: links must name the port the system chose
+            self.config = self.config.replace(web=dataclasses.replace(web, port=port))
+
     async def stop(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         self.intake.stop()
         self.relay.stop()
         await self.jobs.stop()

@@ -12,6 +12,7 @@ EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin"}
 FAMILY = frozenset({"guest", "patient", "caregiver"})
 NURSE = frozenset({"nurse"})
 HEAD = frozenset({"head", "admin"})
+STAFF = NURSE | HEAD
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("rencana", HEAD),
     Command("seri", HEAD),
     Command("audit", HEAD),
+    Command("konsol", STAFF),
     Command("data_saya", EVERYONE),
     Command("bahasa", EVERYONE),
     Command("help", EVERYONE),

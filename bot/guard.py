@@ -95,6 +95,8 @@ GUARD: dict[str, frozenset[str]] = {
     # Follow-up and series (bot/handlers/series_*.py).
     "bot.handlers.series_nurse.follow_up_button": NURSE,
     "bot.handlers.series_head.series_command": HEAD,
+    # The web console's login link (bot/handlers/console.py); the service checks the role again.
+    "bot.handlers.console.console_link": STAFF,
 }
 
 Callback = Callable[[Update, HomecareContext], Awaitable[Any]]

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from db import models_console  # noqa: F401  (its tables join Base.metadata)
 from db.models import Base
 
 T = TypeVar("T")

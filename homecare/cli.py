@@ -48,7 +48,7 @@ async def _run(config: Config, stop_event: asyncio.Event | None = None) -> int:
     await hc.start()
     if sandbox is not None:
         await demo.seed(hc, sandbox)
-        demo.print_instructions(config, sandbox)
+        demo.print_instructions(hc.config, sandbox)
     try:
         await stop.wait()
     finally:

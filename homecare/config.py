@@ -150,6 +150,21 @@ class SandboxConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The web console, served by the bot's own process (bot/web)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8090  # 0: any free port (tests)
+    # The address people open, e.g. "https://homecare.puskesmas.example" behind a reverse proxy
+    # with HTTPS; login links use it. Empty: http://host:port.
+    public_url: str = ""
+    session_idle_min: int = 30
+    session_max_hours: int = 12
+    login_link_min: int = 10
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -222,6 +237,7 @@ class Config:
     privacy: PrivacyConfig = PrivacyConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
     services: tuple[ServiceType, ...] = DEFAULT_SERVICES
     danger_signs: tuple[DangerSign, ...] = DEFAULT_DANGER_SIGNS
@@ -329,6 +345,16 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             "[clinic] timezone", f'"{cfg.clinic.timezone}" is not a known time zone'
         ) from None
+    web = cfg.web
+    _check(0 <= web.port <= 65535, "[web] port", "must be 0..65535")
+    _check(
+        not web.public_url or web.public_url.startswith(("http://", "https://")),
+        "[web] public_url",
+        'must start with "https://" (or "http://" on a test machine)',
+    )
+    _check(1 <= web.login_link_min <= 60, "[web] login_link_min", "must be 1..60 minutes")
+    _check(web.session_idle_min >= 1, "[web] session_idle_min", "must be at least 1")
+    _check(web.session_max_hours >= 1, "[web] session_max_hours", "must be at least 1")
     _check(
         cfg.privacy.raw_retention_hours >= 1,
         "[privacy] raw_retention_hours",
@@ -430,6 +456,7 @@ _SECTIONS: dict[str, type] = {
     "privacy": PrivacyConfig,
     "delivery": DeliveryConfig,
     "sandbox": SandboxConfig,
+    "web": WebConfig,
     "logging": LoggingConfig,
 }
 

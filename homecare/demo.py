@@ -46,6 +46,14 @@ def print_instructions(config: Config, server: Any) -> None:
     from db.services.demo import DEMO_STAFF
 
     staff = ", ".join(f"{s.login} ({s.role})" for s in DEMO_STAFF)
+    console = ""
+    if config.web.enabled:
+        from bot.web.urls import base_url
+
+        console = (
+            f"Web console: {base_url(config.web)}  (as a demo head or nurse, send /konsol in "
+            "the chat for a login link)\n"
+        )
     print(
         f"""
 Demo running: {config.clinic.name} on a local Telegram sandbox at {server.url}
@@ -55,7 +63,7 @@ Talk to the bot from another terminal:
     .venv/bin/homecare chat --as ani          # any new name is a new patient or family member
     .venv/bin/homecare chat --as ani --language en
 Demo staff: {staff}
-Stop with Ctrl-C.
+{console}Stop with Ctrl-C.
 """,
         flush=True,
     )

@@ -64,6 +64,8 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
         cfg = cfg.replace(
             telegram=telegram,
             database=dataclasses.replace(cfg.database, url=database_url(tmp_path)),
+            # The web console's tests (tests/web) switch it on, on a free port.
+            web=dataclasses.replace(cfg.web, enabled=False, port=0),
         )
         return cfg.replace(**sections) if sections else cfg
 

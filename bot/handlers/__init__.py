@@ -10,6 +10,7 @@ from bot.guard import guarded
 from bot.handlers import (
     common,
     confirm,
+    console,
     head,
     head_reports,
     nurse,
@@ -36,6 +37,7 @@ FEATURE_MODULES: tuple[Any, ...] = (
     nurse,
     plan_now,
     series_nurse,
+    console,
     patient,
 )
 

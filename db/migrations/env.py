@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from db import models_console  # noqa: F401  (its tables join Base.metadata)
 from db.models import Base
 from db.session import create_engine
 

@@ -36,7 +36,7 @@ from db.models import (
     Visit,
     VisitStatusChange,
 )
-from db.services import audit, conversation, erasure
+from db.services import audit, console_auth, conversation, erasure
 from db.services.consent import withdraw_all
 from db.services.my_visits import tell_staff
 from db.services.patients import Notes, my_patients
@@ -300,6 +300,7 @@ async def delete_my_data(
     )
     await session.flush()
     await erasure.erase_copies(session, traces, account.id, visit_ids, patient_ids, now)
+    await console_auth.forget_account(session, account.id)
     await withdraw_all(session, account.id, now)
     await session.execute(
         delete(AccountRole).where(

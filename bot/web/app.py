@@ -1,0 +1,86 @@
+"""The console's ASGI app: routes, static files, headers, and the pages for errors.
+
+Every asset ships in the package (bot/web/static): clinics have poor connections and tests run
+offline. Pages carry personal data, so none is cached, framed by other sites, or sent on in a
+Referer (a login link's secret is in its query).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.web import auth, pages
+from bot.web.context import HERE, SignInNeeded, current_staff, page
+
+if TYPE_CHECKING:
+    from bot.app import HomecareApp
+
+HEADERS = {
+    b"cache-control": b"no-store",
+    b"referrer-policy": b"no-referrer",
+    b"x-content-type-options": b"nosniff",
+    b"content-security-policy": (
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'self' https://web.telegram.org"
+    ),
+}
+# A form post is small; anything bigger is refused before it is read.
+MAX_BODY = 64 * 1024
+
+
+class Guard:
+    """Security headers on every answer; oversized bodies refused with 413."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            await Response("request too large", status_code=413)(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in HEADERS]
+                message["headers"] = headers + list(HEADERS.items())
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _sign_in(request: Request, exc: Exception) -> Response:
+    return page(request, "sign_in.html", None, status_code=401)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    staff = await current_staff(request) if exc.status_code == 403 else None
+    return page(request, "error.html", staff, status_code=exc.status_code, code=exc.status_code)
+
+
+def create_web_app(hc: HomecareApp) -> Starlette:
+    routes: list[Any] = [
+        *auth.ROUTES,
+        *pages.ROUTES,
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard)],
+        exception_handlers={SignInNeeded: _sign_in, HTTPException: _http_error},
+    )
+    app.state.hc = hc
+    return app

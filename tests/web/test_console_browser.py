@@ -1,0 +1,162 @@
+"""Stories in a real browser (headless Debian chromium through Playwright): a head signs in with
+the link /konsol sends, sees today's board, filters and pages the visit log, opens a visit (the
+view is audited) and signs out; a used or expired link is refused; a nurse sees her route in
+order with one-tap Maps links. Screenshots at phone and laptop width go to build/screenshots."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import time_machine
+from sqlalchemy import select
+
+from bot.app import HomecareApp
+from bot.render.formats import visit_code
+from db.models import AuditEntry, Visit
+from tests.nurse.helpers import TUESDAY, Clinic, add_visit, wita
+from tests.web.conftest import base_url, login_link, shoot
+
+
+async def _sign_in(browser: Any, link: str, language: str = "id") -> Any:
+    context = await browser.new_context(locale=language)
+    page = await context.new_page()
+    await page.goto(link)
+    await page.click("#sign-in")
+    await page.wait_for_load_state()
+    return page
+
+
+async def test_head_signs_in_sees_the_board_and_signs_out(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any
+) -> None:
+    link = await login_link(clinic.head.user)
+    page = await _sign_in(browser, link)
+    assert page.url.endswith("/papan")
+    text = await page.inner_text("main")
+    assert "Papan kunjungan" in text
+    assert "Siti Rahmawati" in text and "Andi Saputra" in text
+    # Every Tuesday visit is on the board, under its nurse.
+    assert await page.locator("li.stop").count() == len(clinic.visits)
+    await shoot(page, "board")
+
+    await page.click("header form.signout button")
+    assert "sudah keluar" in await page.inner_text("main")
+    await page.goto(base_url(app) + "/papan")
+    assert "Kirim /konsol" in await page.inner_text("main")
+
+
+async def test_a_used_or_expired_link_is_refused(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any, clock: time_machine.Traveller
+) -> None:
+    link = await login_link(clinic.head.user)
+    await _sign_in(browser, link)
+    # The same link again, in another browser: refused.
+    again = await _sign_in(browser, link)
+    assert "Tautan tidak berlaku" in await again.inner_text("main")
+
+    stale = await login_link(clinic.head.user)
+    clock.shift(timedelta(minutes=11))
+    late = await _sign_in(browser, stale)
+    assert "sudah lewat waktunya" in await late.inner_text("main")
+
+
+async def test_log_filters_pages_and_detail_is_audited(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any
+) -> None:
+    # Twelve more visits on Wednesday: with Tuesday's five, two pages of eight.
+    async with app.db.transaction() as s:
+        for i in range(12):
+            await add_visit(
+                s, app, clinic.patients[i % 5], TUESDAY + timedelta(days=1), "injection", (8, 10)
+            )
+    page = await _sign_in(browser, await login_link(clinic.head.user))
+    await page.goto(f"{base_url(app)}/kunjungan?dari=2027-04-13&sampai=2027-04-14")
+    assert "17 kunjungan" in await page.inner_text("#total")
+    assert await page.locator("table.log tbody tr").count() == 8
+    await shoot(page, "log")
+    await page.click("a[rel=next]")
+    assert "Halaman 2 dari 3" in await page.inner_text("nav.pages")
+
+    # Filter: status "scheduled" (Tuesday's planned visits) only.
+    await page.goto(f"{base_url(app)}/kunjungan?dari=2027-04-13&sampai=2027-04-14")
+    await page.select_option("select[name=status]", "scheduled")
+    await page.click("form.filters button")
+    assert "5 kunjungan" in await page.inner_text("#total")
+
+    # A wrong date: a clear message, the default range shown, nothing else changes.
+    await page.goto(f"{base_url(app)}/kunjungan?dari=kemarin")
+    assert "Tanggal tidak dikenali" in await page.inner_text("main")
+
+    first = clinic.visits[0]
+    async with app.db.read() as s:
+        visit = await s.get(Visit, first)
+    assert visit is not None
+    await page.goto(f"{base_url(app)}/kunjungan?dari=2027-04-13&sampai=2027-04-13")
+    await page.click(f"text={visit_code(visit.code)}")
+    detail = await page.inner_text("main")
+    assert "Riwayat status" in detail
+    async with app.db.read() as s:
+        seen = list(
+            await s.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "view_visit",
+                    AuditEntry.subject == f"visit:{first}",
+                    AuditEntry.actor_account_id == clinic.head.account_id,
+                )
+            )
+        )
+    assert len(seen) == 1
+
+
+async def test_nurse_sees_her_route_in_order(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any, clock: time_machine.Traveller
+) -> None:
+    clock.move_to(wita(TUESDAY, 7))
+    page = await _sign_in(browser, await login_link(clinic.siti.user))
+    assert page.url.endswith("/rute")
+    async with app.db.read() as s:
+        mine = list(
+            await s.scalars(
+                select(Visit)
+                .where(Visit.nurse_id == clinic.siti_id, Visit.day == TUESDAY)
+                .order_by(Visit.planned_start)
+            )
+        )
+    assert mine, "the plan gave Siti no visit"
+    cards = page.locator("ol.route > li")
+    assert await cards.count() == len(mine)
+    shown = [int(await cards.nth(i).get_attribute("data-visit") or 0) for i in range(len(mine))]
+    assert shown == [v.id for v in mine]
+    maps = await page.locator("p.maps a").first.get_attribute("href")
+    assert maps and maps.startswith("https://www.google.com/maps/dir/")
+    await shoot(page, "route")
+    # A nurse is not a head: the board is not hers.
+    await page.goto(base_url(app) + "/papan")
+    assert "bukan untuk akun Anda" in await page.inner_text("main")
+    async with app.db.read() as s:
+        viewed = list(
+            await s.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "nurse_route",
+                    AuditEntry.actor_account_id == clinic.siti.account_id,
+                )
+            )
+        )
+    assert viewed
+
+
+async def test_pages_in_english(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any
+) -> None:
+    from sqlalchemy import update
+
+    from db.models import Account
+
+    async with app.db.transaction() as s:
+        await s.execute(
+            update(Account).where(Account.id == clinic.head.account_id).values(language="en")
+        )
+    page = await _sign_in(browser, await login_link(clinic.head.user, "/console"), "en")
+    assert "Visit board" in await page.inner_text("main")
+    assert "Sign out" in await page.inner_text("header")
