@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from bot.render.route_map import MapPoint, directions_url, route_links
 from bot.web.context import hc_of, page, require_staff, today_of
+from bot.web.nurse_actions import actions_for
 from db.models import Nurse
 from db.services import access, board, nurse_audit, visit_log
 from db.services.route_digest import load_nurse_day
@@ -145,7 +146,17 @@ async def route_page(request: Request) -> Response:
     stop_links = {
         s.visit_id: directions_url(None, MapPoint(s.lat, s.lon), navigate=True) for s in day.stops
     }
-    return page(request, "route.html", staff, nurse_day=day, links=links, stop_links=stop_links)
+    # Status buttons only on today's page (the services refuse another day anyway).
+    actions = {s.visit_id: actions_for(s.status) for s in day.stops}
+    return page(
+        request,
+        "route.html",
+        staff,
+        nurse_day=day,
+        links=links,
+        stop_links=stop_links,
+        actions=actions,
+    )
 
 
 ROUTES = [

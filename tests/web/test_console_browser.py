@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.app import HomecareApp
 from bot.render.formats import visit_code
 from db.models import AuditEntry, Visit
-from tests.nurse.helpers import TUESDAY, Clinic, add_visit, wita
+from tests.nurse.helpers import TUESDAY, Clinic, add_visit, wait_for, wita
 from tests.web.conftest import base_url, login_link, shoot
 
 
@@ -160,3 +160,57 @@ async def test_pages_in_english(
     page = await _sign_in(browser, await login_link(clinic.head.user, "/console"), "en")
     assert "Visit board" in await page.inner_text("main")
     assert "Sign out" in await page.inner_text("header")
+
+
+async def test_nurse_status_buttons_reach_the_family(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any, clock: time_machine.Traveller
+) -> None:
+    clock.move_to(wita(TUESDAY, 7, 45))
+    page = await _sign_in(browser, await login_link(clinic.siti.user))
+    async with app.db.read() as s:
+        first = await s.scalar(
+            select(Visit)
+            .where(Visit.nurse_id == clinic.siti_id, Visit.day == TUESDAY)
+            .order_by(Visit.planned_start)
+            .limit(1)
+        )
+    assert first is not None
+    family = clinic.families[clinic.patients.index(first.patient_id)]
+    card = page.locator(f"#v{first.id}")
+    await card.locator("button[data-action=go]").click()
+    await page.wait_for_load_state()
+    eta = await wait_for(family.user, "sedang menuju rumah", most=10)
+    assert "Siti" in eta.plain_text
+
+    await page.locator(f"#v{first.id} button[data-action=arr]").click()
+    await page.wait_for_load_state()
+    await page.locator(f"#v{first.id} button[data-action=done]").click()
+    await page.wait_for_load_state()
+    async with app.db.read() as s:
+        done = await s.get(Visit, first.id)
+    assert done is not None and done.status == "completed"
+    # A finished stop offers no more buttons.
+    assert await page.locator(f"#v{first.id} .actions button").count() == 0
+
+    # "Not home" asks first; the family is told how to book again.
+    async with app.db.read() as s:
+        second = await s.scalar(
+            select(Visit)
+            .where(
+                Visit.nurse_id == clinic.siti_id,
+                Visit.day == TUESDAY,
+                Visit.status.in_(["scheduled", "confirmed"]),
+            )
+            .order_by(Visit.planned_start)
+            .limit(1)
+        )
+    assert second is not None
+    other = clinic.families[clinic.patients.index(second.patient_id)]
+    await page.locator(f"#v{second.id} button[data-action=nh]").click()
+    assert "tidak di rumah" in (await page.inner_text("main")).lower()
+    await page.click("#sure")
+    await page.wait_for_load_state()
+    await wait_for(other.user, "tidak bertemu pasien", most=10)
+    async with app.db.read() as s:
+        gone = await s.get(Visit, second.id)
+    assert gone is not None and gone.status == "not_home"

@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import delete, func, select
 
 from bot.app import HomecareApp
-from db.models import AccountRole, AuditEntry, Patient
+from db.models import AccountRole, AuditEntry, Patient, Visit
 from db.models import Clinic as ClinicRow
 from db.models_console import ConsoleLogin, ConsoleSession
 from db.services import console_auth
@@ -173,3 +173,39 @@ async def test_forgetting_an_account_removes_its_console_rows(
         assert await s.scalar(select(func.count()).select_from(ConsoleSession)) == 0
         assert await s.scalar(select(func.count()).select_from(ConsoleLogin)) == 0
     assert (await http.get("/papan")).status_code == 401
+
+
+async def test_a_nurse_cannot_act_on_another_nurses_visit_or_without_csrf(
+    app: HomecareApp,
+    client: Any,
+    clinic: Clinic,
+    http: httpx.AsyncClient,
+    clock: time_machine.Traveller,
+) -> None:
+    from tests.nurse.helpers import wita
+
+    clock.move_to(wita(TUESDAY, 7, 45))
+    await _signed_in(http, await login_link(clinic.siti.user))
+    route = await http.get("/rute")
+    assert route.status_code == 200
+    csrf = _csrf(route.text)
+    async with app.db.read() as s:
+        andis = await s.scalar(
+            select(Visit).where(Visit.nurse_id == clinic.andi_id, Visit.day == TUESDAY).limit(1)
+        )
+        sitis = await s.scalar(
+            select(Visit).where(Visit.nurse_id == clinic.siti_id, Visit.day == TUESDAY).limit(1)
+        )
+    assert andis is not None and sitis is not None
+    assert (await http.post(f"/rute/{andis.id}/go", data={"csrf": csrf})).status_code == 403
+    assert (await http.post(f"/rute/{sitis.id}/go", data={})).status_code == 403
+    assert (await http.post(f"/rute/{sitis.id}/fly", data={"csrf": csrf})).status_code == 404
+    async with app.db.read() as s:
+        unchanged = {v.status for v in await s.scalars(select(Visit).where(Visit.day == TUESDAY))}
+    assert unchanged <= {"scheduled", "confirmed"}
+    # Her own visit moves.
+    went = await http.post(f"/rute/{sitis.id}/go", data={"csrf": csrf})
+    assert went.status_code == 303
+    async with app.db.read() as s:
+        moved = await s.get(Visit, sitis.id)
+    assert moved is not None and moved.status == "on_the_way"
