@@ -15,15 +15,19 @@ MAX_TEXT = 4096
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button: `data` for a callback, or `url` to open a link."""
+    """An inline button: `data` for a callback, or `url` to open a link (`web_app`: open it as a
+    Telegram Mini App inside the chat; Telegram asks for an https URL)."""
 
     text: str
     data: str | None = None
     url: str | None = None
+    web_app: bool = False
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.url is None):
             raise ValueError("a button needs exactly one of data or url")
+        if self.web_app and self.url is None:
+            raise ValueError("a web_app button needs a url")
         if self.data is not None and len(self.data.encode()) > MAX_CALLBACK_BYTES:
             raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {self.data!r}")
 
@@ -56,6 +60,8 @@ def markup_payload(reply: Reply) -> dict[str, Any] | None:
                 item: dict[str, Any] = {"text": b.text}
                 if b.data is not None:
                     item["callback_data"] = b.data
+                elif b.web_app:
+                    item["web_app"] = {"url": b.url}
                 else:
                     item["url"] = b.url
                 out.append(item)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.web import initdata
 from bot.web.context import (
     COOKIE,
     check_csrf,
@@ -38,9 +39,12 @@ async def login(request: Request) -> Response:
         opened = await console_auth.redeem(session, token, utcnow())
     if opened is None:
         return page(request, "login_refused.html", None, status_code=403)
-    secret, _ = opened
+    return _signed_in_response(request, opened[0])
+
+
+def _signed_in_response(request: Request, secret: str) -> Response:
     response = redirect("/")
-    web = hc.config.web
+    web = hc_of(request).config.web
     response.set_cookie(
         COOKIE,
         secret,
@@ -51,6 +55,27 @@ async def login(request: Request) -> Response:
         path="/",
     )
     return response
+
+
+async def mini_app_page(request: Request) -> Response:
+    """Opened by the bot's Mini App button: a script of ours posts Telegram's initData."""
+    return page(request, "mini_app.html", None)
+
+
+async def mini_app_login(request: Request) -> Response:
+    hc = hc_of(request)
+    form = await request.form()
+    now = utcnow()
+    user = initdata.validate(str(form.get("initData", "")), hc.config.telegram.token, now)
+    if isinstance(user, str):
+        return page(request, "login_refused.html", None, status_code=403)
+    async with hc.db.transaction() as session:
+        opened = await console_auth.open_for_telegram_user(
+            session, user.telegram_user_id, hc.clinic_id, now
+        )
+    if opened is None:
+        return page(request, "login_refused.html", None, status_code=403)
+    return _signed_in_response(request, opened[0])
 
 
 async def logout(request: Request) -> Response:
@@ -73,4 +98,6 @@ ROUTES = [
     Route("/masuk", login_form, methods=["GET"]),
     Route("/masuk", login, methods=["POST"]),
     Route("/keluar", logout, methods=["POST"]),
+    Route("/app", mini_app_page, methods=["GET"]),
+    Route("/app", mini_app_login, methods=["POST"]),
 ]

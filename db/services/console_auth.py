@@ -126,17 +126,38 @@ async def redeem(
         return None
     if not await staff_roles(session, account_id, clinic_id):
         return None
-    session_secret = secrets.token_urlsafe(SECRET_BYTES)
-    row_ = ConsoleSession(
-        token_hash=digest(session_secret),
+    return await _open(session, account_id, clinic_id, now)
+
+
+async def open_for_telegram_user(
+    session: AsyncSession, telegram_user_id: int, clinic_id: int, now: datetime
+) -> tuple[str, ConsoleSession] | None:
+    """A session for the staff account of a Telegram user vouched for by Mini App data
+    (bot/web/initdata.py), or None when that user is no staff member of the clinic."""
+    account = await session.scalar(
+        select(Account).where(Account.telegram_user_id == telegram_user_id)
+    )
+    if account is None or account.deleted_at is not None:
+        return None
+    if not await staff_roles(session, account.id, clinic_id):
+        return None
+    return await _open(session, account.id, clinic_id, now)
+
+
+async def _open(
+    session: AsyncSession, account_id: int, clinic_id: int, now: datetime
+) -> tuple[str, ConsoleSession]:
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    row = ConsoleSession(
+        token_hash=digest(secret),
         account_id=account_id,
         clinic_id=clinic_id,
         created_at=now,
         last_seen_at=now,
     )
-    session.add(row_)
+    session.add(row)
     await session.flush()
-    return session_secret, row_
+    return secret, row
 
 
 async def signed_in(
@@ -189,6 +210,7 @@ __all__ = [
     "csrf_ok",
     "csrf_token",
     "forget_account",
+    "open_for_telegram_user",
     "redeem",
     "sign_out",
     "signed_in",

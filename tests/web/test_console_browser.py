@@ -214,3 +214,44 @@ async def test_nurse_status_buttons_reach_the_family(
     async with app.db.read() as s:
         gone = await s.get(Visit, second.id)
     assert gone is not None and gone.status == "not_home"
+
+
+async def test_mini_app_signs_in_with_telegrams_data_and_refuses_a_wrong_hash(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any
+) -> None:
+    import json
+    from datetime import UTC, datetime
+    from urllib.parse import quote, urlencode
+
+    from bot.web.initdata import sign
+
+    def data_for(user_id: int, token: str) -> str:
+        fields = {
+            "auth_date": str(int(datetime.now(UTC).timestamp())),
+            "user": json.dumps({"id": user_id, "first_name": "Budi"}),
+        }
+        fields["hash"] = sign(fields, token)
+        return quote(urlencode(fields))
+
+    context = await browser.new_context()
+
+    async def open_app(data: str) -> Any:
+        # A new page each time: the same address with another fragment would not reload.
+        page = await context.new_page()
+        await page.goto(f"{base_url(app)}/app#tgWebAppData={data}")
+        return page
+
+    # Signed with another bot's token: refused, no session. (The page's script posts the data
+    # at once; the answer replaces the page.)
+    page = await open_app(data_for(clinic.head.user.id, "1:x"))
+    await page.locator("p.refused").wait_for()
+    assert "Tautan tidak berlaku" in await page.inner_text("main")
+    assert not await context.cookies()
+    # A family member's own, correctly signed data: refused too (not staff).
+    page = await open_app(data_for(clinic.families[0].user.id, app.config.telegram.token))
+    await page.locator("p.refused").wait_for()
+    assert not await context.cookies()
+    # The head's: signed in, on the board.
+    page = await open_app(data_for(clinic.head.user.id, app.config.telegram.token))
+    await page.locator("text=Papan kunjungan").wait_for()
+    assert page.url.endswith("/papan")
