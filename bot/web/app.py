@@ -18,7 +18,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.web import auth, nurse_actions, pages
+from bot.web import auth, downloads, nurse_actions, pages
 from bot.web.context import HERE, SignInNeeded, current_staff, page
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_web_app(hc: HomecareApp) -> Starlette:
     routes: list[Any] = [
         *auth.ROUTES,
+        *downloads.ROUTES,  # before /kunjungan/{visit_id}
         *pages.ROUTES,
         *nurse_actions.ROUTES,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -57,7 +57,7 @@ class LogPage:
     total: int
 
 
-def _conditions(clinic_id: int, f: LogFilter) -> list[Any]:
+def conditions(clinic_id: int, f: LogFilter) -> list[Any]:
     cond: list[Any] = [Visit.clinic_id == clinic_id, Visit.day >= f.start, Visit.day <= f.end]
     if f.nurse_id is not None:
         cond.append(Visit.nurse_id == f.nurse_id)
@@ -73,7 +73,7 @@ def _conditions(clinic_id: int, f: LogFilter) -> list[Any]:
 async def search(session: AsyncSession, clinic_id: int, f: LogFilter, page: int = 0) -> LogPage:
     """One page of the clinic's visits matching `f`, newest day first. A page past the end gives
     the last page."""
-    cond = _conditions(clinic_id, f)
+    cond = conditions(clinic_id, f)
     total = (
         await session.scalar(
             select(func.count())

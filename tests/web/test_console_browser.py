@@ -255,3 +255,44 @@ async def test_mini_app_signs_in_with_telegrams_data_and_refuses_a_wrong_hash(
     page = await open_app(data_for(clinic.head.user.id, app.config.telegram.token))
     await page.locator("text=Papan kunjungan").wait_for()
     assert page.url.endswith("/papan")
+
+
+async def test_downloads_hold_exactly_the_filtered_set_and_are_audited(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any
+) -> None:
+    import csv
+    import io
+    import zipfile
+
+    import openpyxl
+
+    async with app.db.transaction() as s:
+        for i in range(3):
+            await add_visit(
+                s, app, clinic.patients[i], TUESDAY + timedelta(days=1), "injection", (8, 10)
+            )
+    page = await _sign_in(browser, await login_link(clinic.head.user))
+    await page.goto(f"{base_url(app)}/kunjungan?dari=2027-04-13&sampai=2027-04-14&status=scheduled")
+    assert "5 kunjungan" in await page.inner_text("#total")
+    async with page.expect_download() as info:
+        await page.click("a[data-format=csv]")
+    download = await info.value
+    path = await download.path()
+    with zipfile.ZipFile(path) as z:
+        [visits_name] = [n for n in z.namelist() if "visits" in n]
+        rows = list(csv.DictReader(io.StringIO(z.read(visits_name).decode("utf-8-sig"))))
+    assert sorted(int(r["visit_id"]) for r in rows) == sorted(clinic.visits)
+    assert {r["status"] for r in rows} == {"scheduled"}
+
+    async with page.expect_download() as info:
+        await page.click("a[data-format=xlsx]")
+    saved = await (await info.value).path()
+    book = openpyxl.load_workbook(io.BytesIO(saved.read_bytes()))
+    sheet = book.worksheets[0]
+    assert sheet.max_row - 1 == 5  # a header row and the five visits
+
+    async with app.db.read() as s:
+        exported = list(await s.scalars(select(AuditEntry).where(AuditEntry.action == "export")))
+    assert len(exported) == 2
+    assert all(e.actor_account_id == clinic.head.account_id for e in exported)
+    assert all("s=scheduled" in e.subject for e in exported)
