@@ -296,3 +296,20 @@ async def test_downloads_hold_exactly_the_filtered_set_and_are_audited(
     assert len(exported) == 2
     assert all(e.actor_account_id == clinic.head.account_id for e in exported)
     assert all("s=scheduled" in e.subject for e in exported)
+
+
+async def test_report_page_with_its_chart(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any
+) -> None:
+    page = await _sign_in(browser, await login_link(clinic.head.user))
+    await page.click("header >> text=Laporan")
+    text = await page.inner_text("main")
+    assert "Laporan" in text and "Per perawat" in text
+    assert "Siti Rahmawati" in text
+    width = await page.eval_on_selector("img.chart", "img => img.naturalWidth")
+    assert width > 100
+    await shoot(page, "report")
+    await page.goto(base_url(app) + "/laporan?p=m209912")
+    assert "Periode tidak dikenali" in await page.inner_text("main")
+    await page.click("a[rel=prev]")
+    assert await page.locator("img.chart").count() == 1
