@@ -26,8 +26,9 @@ from bot.render import head as render
 from bot.render.common import plain
 from bot.turn import HomecareContext, Turn
 from db.models import Account, Invite, Nurse, Visit
-from db.services import access, audit, board, invites, staff, visit_log
+from db.services import access, audit, board, invites, reassign_notes, staff, visit_log
 from db.services.accounts import roles_of
+from db.services.patients import Notes
 from db.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -373,7 +374,6 @@ async def reassign_do(update: Update, context: HomecareContext) -> None:
     done = await _reassign(turn, query, visit, nurse_id)
     if done is None:
         return
-    await _tell_reassigned(turn, done)
     reply = await _detail_reply(turn, done.visit.id, (packed, 0))
     if reply is not None:
         await edit(turn, query, reply)
@@ -387,7 +387,7 @@ async def _reassign(
     """The service decides whether the move is allowed; a refusal is the button's alert."""
     now = utcnow()
     try:
-        return await staff.reassign(
+        return await reassign_notes.reassign(
             turn.session,
             turn.clinic_id,
             visit.id,
@@ -396,21 +396,11 @@ async def _reassign(
             turn.require_account(),
             now,
             today(turn, now),
+            notes=Notes(turn.update_id, turn.outbox_ids),
         )
     except staff.StaffError as exc:
         turn.answer(query.id, turn.tr(f"head.staff_error.{exc.code}"), alert=True)
         return None
-
-
-async def _tell_reassigned(turn: Turn, done: staff.Reassigned) -> None:
-    """Both nurses and the family, each in their own language."""
-    config = turn.config
-    await notify(turn, done.old_account, lambda tr: render.reassign_note_old(tr, done))
-    await notify(turn, done.new_account, lambda tr: render.reassign_note_new(tr, config, done))
-    for account in done.family:
-        await notify(
-            turn, account, lambda tr: render.reassign_note_family(tr, done), kind="visit_update"
-        )
 
 
 # --- audit -------------------------------------------------------------------------------------

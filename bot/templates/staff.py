@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from bot.messages import Reply
+from bot.render.head.staff import reassign_note_family, reassign_note_new, reassign_note_old
 from bot.render.patient import staff_visit_changed
 from bot.templates.registry import RenderContext, template
 from scheduler.booking import TimeWindow
@@ -26,3 +27,19 @@ def _visit_changed(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
         old_window=old_window,
         reason=p["reason"],
     )
+
+
+# A visit moved to another nurse (db/services/reassign_notes.py).
+@template("staff.reassigned_old")
+def _reassigned_old(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
+    return reassign_note_old(ctx.tr, p)
+
+
+@template("staff.reassigned_new")
+def _reassigned_new(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
+    return reassign_note_new(ctx.tr, ctx.config, p)
+
+
+@template("staff.reassigned_family")
+def _reassigned_family(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
+    return reassign_note_family(ctx.tr, p)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from html import escape
+from typing import Any
 
 from bot.callbacks import encode
 from bot.i18n import Translator
 from bot.messages import Button, Reply
 from bot.render.formats import visit_code
 from bot.render.head.common import day_label, service_name, skill_word
-from db.services.staff import LeaveLine, NurseSummary, Reassigned
+from db.services.staff import LeaveLine, NurseSummary
 from homecare.config import Config
 
 
@@ -148,43 +149,43 @@ def leave_kinds(tr: Translator, nurse_id: int, name: str, day: date, kinds: Sequ
 # --- a visit moved to another nurse: who hears what --------------------------------------------
 
 
-def _window(done: Reassigned) -> str:
-    return f"{done.visit.window_start:%H:%M}–{done.visit.window_end:%H:%M}"
+def _window(p: Mapping[str, Any]) -> str:
+    start, end = p["window"]
+    return f"{start:%H:%M}–{end:%H:%M}"
 
 
-def reassign_note_old(tr: Translator, done: Reassigned) -> Reply:
-    v = done.visit
+def reassign_note_old(tr: Translator, p: Mapping[str, Any]) -> Reply:
+    """`p`: the parameters of db.services.reassign_notes."""
     return Reply(
         tr(
             "head.reassign_note_old",
-            code=visit_code(v.code),
-            day=day_label(tr, v.day),
-            window=_window(done),
+            code=visit_code(p["code"]),
+            day=day_label(tr, p["day"]),
+            window=_window(p),
         )
     )
 
 
-def reassign_note_new(tr: Translator, config: Config, done: Reassigned) -> Reply:
-    v = done.visit
+def reassign_note_new(tr: Translator, config: Config, p: Mapping[str, Any]) -> Reply:
     return Reply(
         tr(
             "head.reassign_note_new",
-            code=visit_code(v.code),
-            day=day_label(tr, v.day),
-            window=_window(done),
-            patient=escape((done.patient.full_name or "").split(" ")[0] or "—"),
-            kelurahan=escape(done.patient.kelurahan or "—"),
-            service=service_name(config, v.service_type, tr.language),
+            code=visit_code(p["code"]),
+            day=day_label(tr, p["day"]),
+            window=_window(p),
+            patient=escape(p["patient_first_name"]),
+            kelurahan=escape(p["kelurahan"]),
+            service=service_name(config, p["service_type"], tr.language),
         )
     )
 
 
-def reassign_note_family(tr: Translator, done: Reassigned) -> Reply:
+def reassign_note_family(tr: Translator, p: Mapping[str, Any]) -> Reply:
     return Reply(
         tr(
             "head.reassign_note_family",
-            day=day_label(tr, done.visit.day),
-            window=_window(done),
-            nurse=escape(done.new_nurse.name.split(" ")[0]),
+            day=day_label(tr, p["day"]),
+            window=_window(p),
+            nurse=escape(p["nurse_first_name"]),
         )
     )
