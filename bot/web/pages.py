@@ -17,6 +17,7 @@ from starlette.routing import Route
 from bot.render.route_map import MapPoint, directions_url, route_links
 from bot.web.context import hc_of, page, require_staff, today_of
 from bot.web.nurse_actions import actions_for
+from bot.web.reassign import choices as reassign_choices
 from db.models import Nurse
 from db.services import access, board, nurse_audit, visit_log
 from db.services.route_digest import load_nurse_day
@@ -126,7 +127,9 @@ async def detail_page(request: Request) -> Response:
         )
     if d is None:
         raise HTTPException(403)
-    return page(request, "detail.html", staff, d=d)
+    nurses = await reassign_choices(request, staff.clinic_id, visit_id)
+    moved = request.query_params.get("dipindah") == "1"
+    return page(request, "detail.html", staff, d=d, nurses=nurses, moved=moved)
 
 
 async def route_page(request: Request) -> Response:

@@ -313,3 +313,25 @@ async def test_report_page_with_its_chart(
     assert "Periode tidak dikenali" in await page.inner_text("main")
     await page.click("a[rel=prev]")
     assert await page.locator("img.chart").count() == 1
+
+
+async def test_head_reassigns_a_visit_and_everyone_hears_it(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any
+) -> None:
+    async with app.db.read() as s:
+        visit = await s.scalar(
+            select(Visit).where(Visit.nurse_id == clinic.siti_id, Visit.day == TUESDAY).limit(1)
+        )
+    assert visit is not None
+    family = clinic.families[clinic.patients.index(visit.patient_id)]
+    page = await _sign_in(browser, await login_link(clinic.head.user))
+    await page.goto(f"{base_url(app)}/kunjungan/{visit.id}")
+    await page.select_option("form.reassign select", str(clinic.andi_id))
+    await page.click("form.reassign button")
+    assert "Kunjungan dipindahkan" in await page.inner_text("main")
+    await wait_for(clinic.andi.user, "Kunjungan baru untuk Anda", most=10)
+    await wait_for(clinic.siti.user, visit_code(visit.code), most=10)
+    await wait_for(family.user, "diganti", most=10)
+    async with app.db.read() as s:
+        moved = await s.get(Visit, visit.id)
+    assert moved is not None and moved.nurse_id == clinic.andi_id
