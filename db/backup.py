@@ -66,20 +66,21 @@ def _sqlite_path(url: str) -> Path:
 
 def sqlite_copy(source: Path, dest: Path) -> None:
     """Page-by-page copy with the backup API; `dest` is made a single self-contained file."""
-    src = sqlite3.connect(source, timeout=30)
     try:
-        dst = sqlite3.connect(dest, timeout=30)
+        src = sqlite3.connect(source, timeout=30)
         try:
-            # The page size of a WAL database cannot change under the copy; DELETE mode first.
-            dst.execute("PRAGMA journal_mode=DELETE")
-            # pages=-1: all in one step, so the copy is one snapshot. In steps, every write by
-            # the bot between two steps would restart the copy.
-            src.backup(dst, pages=-1)
-            dst.execute("PRAGMA journal_mode=DELETE")
+            dst = sqlite3.connect(dest, timeout=30)
+            try:
+                # pages=-1: all in one step, so the copy is one snapshot. In steps, every write
+                # by the bot between two steps would restart the copy.
+                src.backup(dst, pages=-1)
+                dst.execute("PRAGMA journal_mode=DELETE")  # the copy: one file, no -wal
+            finally:
+                dst.close()
         finally:
-            dst.close()
-    finally:
-        src.close()
+            src.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"SQLite could not copy {source}: {exc}") from None
 
 
 def sqlite_backup(url: str, out: Path) -> None:
@@ -94,20 +95,37 @@ def sqlite_restore(plain: Path, url: str) -> None:
     target file keeps its name, permissions and WAL mode)."""
     target = _sqlite_path(url)
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(plain)
     try:
-        dst = sqlite3.connect(target, timeout=30)
+        src = sqlite3.connect(plain)
         try:
-            dst.execute("PRAGMA journal_mode=DELETE")
-            src.backup(dst, pages=-1)
-            dst.execute("PRAGMA journal_mode=WAL")
-            problem = dst.execute("PRAGMA quick_check").fetchone()[0]
-            if problem != "ok":
-                raise BackupError(f"the restored database fails SQLite's check: {problem}")
+            dst = sqlite3.connect(target, timeout=30)
+            try:
+                _sqlite_replace(src, dst)
+            finally:
+                dst.close()
         finally:
-            dst.close()
-    finally:
-        src.close()
+            src.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"SQLite could not restore into {target}: {exc}") from None
+
+
+def _sqlite_replace(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
+    wal = dst.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    same_pages = (
+        src.execute("PRAGMA page_size").fetchone()[0]
+        == dst.execute("PRAGMA page_size").fetchone()[0]
+    )
+    if wal and not same_pages:
+        # A WAL database cannot change its page size under the copy. Leaving WAL needs every
+        # other connection closed, so this is done only when it must be.
+        dst.execute("PRAGMA journal_mode=DELETE")
+        wal = False
+    src.backup(dst, pages=-1)
+    if not wal:
+        dst.execute("PRAGMA journal_mode=WAL")  # as the bot opens it (db/session.py)
+    problem = dst.execute("PRAGMA quick_check").fetchone()[0]
+    if problem != "ok":
+        raise BackupError(f"the restored database fails SQLite's check: {problem}")
 
 
 def sqlite_revision(plain: Path) -> str | None:

@@ -46,7 +46,10 @@ class RunLock:
     """One held lock (shared by a bot, or exclusive by a restore); `release()` lets it go."""
 
     def __init__(
-        self, fd: int | None = None, engine: AsyncEngine | None = None, conn: AsyncConnection | None = None
+        self,
+        fd: int | None = None,
+        engine: AsyncEngine | None = None,
+        conn: AsyncConnection | None = None,
     ) -> None:
         self._fd, self._engine, self._conn = fd, engine, conn
 

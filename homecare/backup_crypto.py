@@ -65,7 +65,11 @@ def decrypt(blob: bytes, passphrase: str) -> bytes:
     if not is_encrypted(blob):
         raise BackupError("the file is not an encrypted homecare backup")
     rest = blob[len(MAGIC) :]
-    salt, params, token = rest[:SALT_BYTES], rest[SALT_BYTES : SALT_BYTES + 3], rest[SALT_BYTES + 3 :]
+    salt, params, token = (
+        rest[:SALT_BYTES],
+        rest[SALT_BYTES : SALT_BYTES + 3],
+        rest[SALT_BYTES + 3 :],
+    )
     if len(params) != 3 or not 10 <= params[0] <= 22 or not token:
         raise BackupError("the encrypted backup is damaged (its header is cut short)")
     fernet = _fernet(passphrase, salt, params[0], params[1], params[2])

@@ -10,8 +10,10 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from homecare import cli_backup  # backup, restore; imports nothing from here
-from homecare import cli_staff  # invite, export, audit; imports nothing from here
+from homecare import (
+    cli_backup,  # backup, restore; imports nothing from here
+    cli_staff,  # invite, export, audit; imports nothing from here
+)
 from homecare.config import Config
 from homecare.errors import ConfigError
 from homecare.logs import setup_logging

@@ -3,9 +3,10 @@
     homecare backup --to backups/homecare-2026-12-07.db [--encrypt]
     homecare restore --from backups/homecare-2026-12-07.db [--force]
 
-The database is the one in the configuration ([database] url or HOMECARE_DATABASE_URL), as for
-every other subcommand. How the copy is made: db/backup.py; the encryption: homecare/backup_crypto.py
-(passphrase in HOMECARE_BACKUP_PASSPHRASE); how a running bot is seen: db/run_lock.py.
+The database is the one in the configuration ([database] url or HOMECARE_DATABASE_URL), as
+for every other subcommand. How the copy is made: db/backup.py; the encryption:
+homecare/backup_crypto.py (passphrase in HOMECARE_BACKUP_PASSPHRASE); how a running bot is
+seen: db/run_lock.py.
 
 restore refuses (exit 1, nothing changed) when the target database holds any rows, or a
 `homecare run` is using it — `--force` overrides both — and when the backup's schema revision
@@ -73,7 +74,8 @@ def backup_to(config: Config, out: Path, encrypt: bool) -> str:
         shutil.rmtree(work, ignore_errors=True)
     size = out.stat().st_size
     locked = ", encrypted" if encrypt else ""
-    return f"backup written: {out} ({kind}, schema revision {revision or 'none'}, {size} bytes{locked})"
+    what = f"{kind}, schema revision {revision or 'none'}, {size} bytes{locked}"
+    return f"backup written: {out} ({what})"
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -103,6 +105,25 @@ def _plain_copy(source: Path, work: Path) -> Path:
     return plain
 
 
+def _check_backup(source: Path, work: Path, url: str) -> tuple[Path, str, str | None, str]:
+    """Everything that can refuse before the target is touched: readable, decryptable, the
+    right database kind, a schema revision this code knows."""
+    from db import backup
+
+    if not source.is_file():
+        raise BackupError(f"{source} is not a file")
+    plain = _plain_copy(source, work)
+    with plain.open("rb") as f:
+        kind = backup.kind_of_file(f.read(16))
+    if kind != backup.kind_of_url(url):
+        raise BackupError(
+            f"this is a {kind} backup but the configured database is "
+            f"{backup.kind_of_url(url)}: restore it into a {kind} database"
+        )
+    revision = _revision(kind, plain)
+    return plain, kind, revision, backup.check_revision(revision)
+
+
 async def restore_from(config: Config, source: Path, force: bool) -> tuple[list[str], bool]:
     """Restore, then verify the audit chain. Returns the lines to print and whether it is ok."""
     from db import backup, run_lock
@@ -110,21 +131,11 @@ async def restore_from(config: Config, source: Path, force: bool) -> tuple[list[
     from db.session import Database
 
     url = config.database.url
-    if not source.is_file():
-        raise BackupError(f"{source} is not a file")
     lines: list[str] = []
+    # The command's own loop runs nothing else: blocking file work here delays no one.
     work = Path(tempfile.mkdtemp(prefix="homecare-restore-"))  # mode 0700
     try:
-        plain = _plain_copy(source, work)
-        with plain.open("rb") as f:
-            kind = backup.kind_of_file(f.read(16))
-        if kind != backup.kind_of_url(url):
-            raise BackupError(
-                f"this is a {kind} backup but the configured database is "
-                f"{backup.kind_of_url(url)}: restore it into a {kind} database"
-            )
-        revision = _revision(kind, plain)
-        status = backup.check_revision(revision)
+        plain, kind, revision, status = _check_backup(source, work, url)
         async with run_lock.held(url, exclusive=True) as free:
             if not free and not force:
                 raise BackupError(
@@ -174,9 +185,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "backup", help="copy the whole database to a file (safe while the bot runs)"
-    )
+    p = sub.add_parser("backup", help="copy the whole database to a file (safe while the bot runs)")
     p.add_argument("--to", required=True, help="the backup file to write")
     p.add_argument(
         "--encrypt",

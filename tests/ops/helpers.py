@@ -150,7 +150,9 @@ async def seed_clinic(db: Database, config: Config) -> tuple[int, list[tuple[int
         pairs = []
         for i in range(PATIENTS):
             account = Account(telegram_user_id=700_000 + i, chat_id=700_000 + i, first_name=f"K{i}")
-            patient = Patient(clinic_id=clinic_id, full_name=f"Pasien Cadangan {i}", kelurahan="Tidung")
+            patient = Patient(
+                clinic_id=clinic_id, full_name=f"Pasien Cadangan {i}", kelurahan="Tidung"
+            )
             session.add_all([account, patient])
             await session.flush()
             session.add(PatientLink(account_id=account.id, patient_id=patient.id, relation="self"))
@@ -161,7 +163,8 @@ async def seed_clinic(db: Database, config: Config) -> tuple[int, list[tuple[int
 @dataclass
 class Writer:
     """Books visits one after another (each booking with its message to the family and a
-    head's audited view of it, in the same transaction) until stopped; `committed` counts the transactions that committed."""
+    head's audited view of it, in the same transaction) until stopped; `committed` counts the
+    bookings that committed."""
 
     db: Database
     config: Config

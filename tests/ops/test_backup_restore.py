@@ -63,7 +63,9 @@ def _same_rows(expected: list[tuple[Any, ...]], restored: list[tuple[Any, ...]],
         assert restored == expected, name
 
 
-def _capacity_matches_visits(restored: dict[str, list[tuple[Any, ...]]], cols: dict[str, list[str]]) -> None:
+def _capacity_matches_visits(
+    restored: dict[str, list[tuple[Any, ...]]], cols: dict[str, list[str]]
+) -> None:
     """Each day's counter and the day's visits come from the same moment (one snapshot)."""
     visit = {c: i for i, c in enumerate(cols["visits"])}
     cap = {c: i for i, c in enumerate(cols["day_capacity"])}
@@ -104,7 +106,10 @@ async def test_backup_while_booking_restores_an_identical_database(
         await writer.until(20)  # the bot is busy before the backup starts
         before = writer.committed
         run = await homecare(
-            write_config(tmp_path / "source.toml", source.url), "backup", "--to", str(tmp_path / "b")
+            write_config(tmp_path / "source.toml", source.url),
+            "backup",
+            "--to",
+            str(tmp_path / "b"),
         )
         after = writer.committed
         await writer.until(after + 5)  # and goes on after it
