@@ -174,7 +174,7 @@ class Writer:
     attempts: int = 0
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def _one(self, n: int) -> None:
+    async def book(self, n: int) -> None:
         account_id, patient_id = self.pairs[n % len(self.pairs)]
         day = DAYS[(n // len(self.pairs)) % len(DAYS)]
         service = self.config.services[n % len(self.config.services)]
@@ -215,7 +215,7 @@ class Writer:
     async def run(self) -> None:
         n = 0
         while not self.stop.is_set():
-            await self._one(n)
+            await self.book(n)
             n += 1
             self.attempts = n
             # About a family's pace at a busy moment; the clinic's room lasts the whole test.

@@ -226,3 +226,26 @@ async def test_a_backup_of_the_wrong_kind_or_not_a_backup_is_refused(
             sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
         wrong = await homecare(cfg, "restore", "--from", str(other))
         assert wrong.code == 1 and "backup but the configured database is" in wrong.err
+
+
+async def test_a_broken_audit_chain_in_the_backup_is_reported_and_exits_1(
+    source: Database, make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    config = make_config()
+    clinic_id, pairs = await seed_clinic(source, config)
+    writer = Writer(source, config, clinic_id, pairs)
+    for n in range(3):
+        await writer.book(n)
+    async with source.engine.begin() as conn:  # someone edits the second entry
+        await conn.execute(text("UPDATE audit_log SET subject = 'visit:999' WHERE id = 2"))
+    src = write_config(tmp_path / "source.toml", source.url)
+    assert (await homecare(src, "backup", "--to", str(tmp_path / "b"))).code == 0
+    async with restore_target(tmp_path) as target:
+        run = await homecare(
+            write_config(tmp_path / "target.toml", target), "restore", "--from", str(tmp_path / "b")
+        )
+        assert run.code == 1, run.text
+        assert "restored" in run.out
+        assert "audit verify: audit chain broken at entry id 2" in run.out
