@@ -50,9 +50,13 @@ def _fernet(passphrase: str, salt: bytes, log2_n: int, r: int, p: int) -> object
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def encrypt(data: bytes, passphrase: str) -> bytes:
+def check_new_passphrase(passphrase: str) -> None:
     if len(passphrase) < MIN_PASSPHRASE:
         raise BackupError(f"the passphrase must have at least {MIN_PASSPHRASE} characters")
+
+
+def encrypt(data: bytes, passphrase: str) -> bytes:
+    check_new_passphrase(passphrase)
     salt = os.urandom(SALT_BYTES)
     fernet = _fernet(passphrase, salt, LOG2_N, R, P)
     token: bytes = fernet.encrypt(data)  # type: ignore[attr-defined]

@@ -54,6 +54,8 @@ def backup_to(config: Config, out: Path, encrypt: bool) -> str:
     url = config.database.url
     kind = backup.kind_of_url(url)
     passphrase = backup_crypto.passphrase_from_env() if encrypt else None
+    if passphrase is not None:
+        backup_crypto.check_new_passphrase(passphrase)  # before any work
     out.parent.mkdir(parents=True, exist_ok=True)
     # Beside the output, so the unencrypted copy never leaves the folder chosen for backups.
     work = Path(tempfile.mkdtemp(prefix=".homecare-backup-", dir=out.parent))
