@@ -64,6 +64,10 @@ def _sqlite_path(url: str) -> Path:
     return path
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+
+
 def sqlite_copy(source: Path, dest: Path) -> None:
     """Page-by-page copy with the backup API; `dest` is made a single self-contained file."""
     try:
@@ -96,7 +100,7 @@ def sqlite_restore(plain: Path, url: str) -> None:
     target = _sqlite_path(url)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        src = sqlite3.connect(plain)
+        src = _read_only(plain)  # the operator's backup file is never written to
         try:
             dst = sqlite3.connect(target, timeout=30)
             try:
@@ -129,7 +133,7 @@ def _sqlite_replace(src: sqlite3.Connection, dst: sqlite3.Connection) -> None:
 
 
 def sqlite_revision(plain: Path) -> str | None:
-    conn = sqlite3.connect(f"file:{plain}?mode=ro", uri=True)
+    conn = _read_only(plain)
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError:
