@@ -1,4 +1,5 @@
-"""`homecare` — the console command: run | chat | db | plan (more subcommands join here)."""
+"""`homecare` — the console command: run | chat | db | plan (more subcommands join here:
+cli_staff: invite | export | audit; cli_backup: backup | restore)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 
-from homecare import cli_staff  # invite, export, audit; imports nothing from here
+from homecare import (
+    cli_backup,  # backup, restore; imports nothing from here
+    cli_staff,  # invite, export, audit; imports nothing from here
+)
 from homecare.config import Config
 from homecare.errors import ConfigError
 from homecare.logs import setup_logging
@@ -28,6 +32,7 @@ def _load(args: argparse.Namespace) -> Config:
 
 async def _run(config: Config, stop_event: asyncio.Event | None = None) -> int:
     from bot.app import build_application
+    from db import run_lock
     from homecare import demo
 
     stop = stop_event or asyncio.Event()
@@ -45,17 +50,28 @@ async def _run(config: Config, stop_event: asyncio.Event | None = None) -> int:
         if sandbox is not None:
             await sandbox.stop()
         return 1
-    await hc.start()
-    if sandbox is not None:
-        await demo.seed(hc, sandbox)
-        demo.print_instructions(hc.config, sandbox)
-    try:
-        await stop.wait()
-    finally:
-        log.info("stopping…")
-        await hc.stop()
+    # Held while the bot runs, so `homecare restore` can tell (db/run_lock.py).
+    running = await run_lock.acquire(config.database.url, exclusive=False)
+    if running is None:
+        log.error("a `homecare restore` is replacing this database: start again when it is done")
+        await hc.db.dispose()
         if sandbox is not None:
             await sandbox.stop()
+        return 1
+    try:
+        await hc.start()
+        if sandbox is not None:
+            await demo.seed(hc, sandbox)
+            demo.print_instructions(hc.config, sandbox)
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping…")
+            await hc.stop()
+            if sandbox is not None:
+                await sandbox.stop()
+    finally:
+        await running.release()
     return 0
 
 
@@ -163,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 
 EXTRA_COMMANDS.append(cli_staff.add_commands)
+EXTRA_COMMANDS.append(cli_backup.add_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 HomecareError
 ├── ConfigError          a bad configuration file or environment (exit code 2)
+├── BackupError          a backup or restore refused or failed (exit code 1)
 └── UserInputError       bad input from a person; carries a locale key, changes nothing
     ├── NotAllowed       the person may not do this (role or ownership)
     └── ConflictError    the world changed under the request (capacity gone, stale button)
@@ -49,3 +50,7 @@ class NotAllowed(UserInputError):
 
 class ConflictError(UserInputError):
     """The request was valid when asked but the state changed (e.g. the last place was taken)."""
+
+
+class BackupError(HomecareError):
+    """`homecare backup` / `restore` cannot go on; the message says why in one line (exit 1)."""
