@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app import HomecareApp
 from bot.render.formats import visit_code
@@ -335,3 +335,30 @@ async def test_head_reassigns_a_visit_and_everyone_hears_it(
     async with app.db.read() as s:
         moved = await s.get(Visit, visit.id)
     assert moved is not None and moved.nurse_id == clinic.andi_id
+
+
+async def test_head_edits_a_nurses_skills_and_cap(
+    app: HomecareApp, client: Any, clinic: Clinic, browser: Any
+) -> None:
+    from db.models import Nurse
+
+    async with app.db.read() as s:
+        before = await s.get(Nurse, clinic.andi_id)
+    assert before is not None
+    cap = before.daily_cap
+    page = await _sign_in(browser, await login_link(clinic.head.user))
+    await page.click("header >> text=Perawat")
+    card = page.locator(f"#n{clinic.andi_id}")
+    assert "Batas kunjungan per hari" in await card.inner_text()
+    await card.locator("button[data-cap='+1']").click()
+    assert "Tersimpan" in await page.inner_text("main")
+    await page.locator(f"#n{clinic.andi_id} button[data-skill=wound]").click()
+    async with app.db.read() as s:
+        andi = await s.get(Nurse, clinic.andi_id)
+        audited = await s.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "nurse_changed")
+        )
+    assert andi is not None and "wound" not in (andi.skills or [])
+    assert andi.daily_cap == cap + 1
+    assert audited == 2
+    await shoot(page, "staff")

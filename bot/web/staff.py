@@ -1,0 +1,76 @@
+"""GET /staf: the clinic's nurses (skills, daily cap, today's visits, leave waiting); POST forms
+change a skill or the cap with the same service calls as the bot's /staf (audited there).
+
+Deactivating a nurse stays in the bot for now: it also resets her Telegram command menu.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.i18n import Translator
+from bot.render.head.common import skill_word
+from bot.web.context import check_csrf, hc_of, page, redirect, require_staff, today_of
+from db.services import staff as staff_service
+from db.types import utcnow
+
+
+async def staff_page(request: Request) -> Response:
+    head = await require_staff(request, head=True)
+    hc = hc_of(request)
+    async with hc.db.read() as session:
+        nurses = await staff_service.list_nurses(
+            session, head.clinic_id, today_of(request, utcnow())
+        )
+    tr = Translator(head.account.language)
+    offered = staff_service.skills_offered(hc.config.services)
+    skills = [(s, Markup(skill_word(tr, s))) for s in offered]
+    saved = request.query_params.get("ok") == "1"
+    return page(request, "staff.html", head, nurses=nurses, skills=skills, saved=saved)
+
+
+async def change(request: Request) -> Response:
+    head = await require_staff(request, head=True)
+    form = await check_csrf(request)
+    raw = str(request.path_params.get("nurse_id", ""))
+    what = str(request.path_params.get("what", ""))
+    if not raw.isdigit() or len(raw) > 9 or what not in ("skill", "cap"):
+        raise HTTPException(404)
+    hc = hc_of(request)
+    now = utcnow()
+    try:
+        async with hc.db.transaction() as session:
+            if what == "skill":
+                offered = staff_service.skills_offered(hc.config.services)
+                await staff_service.toggle_skill(
+                    session,
+                    head.clinic_id,
+                    int(raw),
+                    str(form.get("skill", "")),
+                    offered,
+                    head.account,
+                    now,
+                )
+            else:
+                delta = {"+1": 1, "-1": -1}.get(str(form.get("delta", "")))
+                if delta is None:
+                    raise staff_service.StaffError("cap_range")
+                await staff_service.change_cap(
+                    session, head.clinic_id, int(raw), delta, head.account, now
+                )
+    except staff_service.StaffError as exc:
+        tr = Translator(head.account.language)
+        return page(
+            request, "refused.html", head, status_code=409, text=tr(f"head.staff_error.{exc.code}")
+        )
+    return redirect(f"/staf?ok=1#n{raw}")
+
+
+ROUTES = [
+    Route("/staf", staff_page),
+    Route("/staf/{nurse_id}/{what}", change, methods=["POST"]),
+]
