@@ -47,14 +47,10 @@ async def reassign(
     done = await staff.reassign(session, clinic_id, visit_id, nurse_id, needed, head, now, today)
     params = _params(done)
     stamp = int(now.timestamp())
-    told: list[tuple[Account | None, str, str]] = [
-        (done.old_account, "staff.reassigned_old", "head_notice"),
-        (done.new_account, "staff.reassigned_new", "head_notice"),
-        *((a, "staff.reassigned_family", "visit_update") for a in done.family),
-    ]
-    for account, template, kind in told:
+
+    async def tell(account: Account | None, template: str, kind: str = "head_notice") -> None:
         if account is None or account.deleted_at is not None:
-            continue
+            return
         await tell_note(
             session,
             notes,
@@ -66,6 +62,11 @@ async def reassign(
             account_id=account.id,
             dedupe_key=f"reassigned:{visit_id}:{nurse_id}:{account.id}:{stamp}",
         )
+
+    await tell(done.old_account, "staff.reassigned_old")
+    await tell(done.new_account, "staff.reassigned_new")
+    for account in done.family:
+        await tell(account, "staff.reassigned_family", "visit_update")
     return done
 
 
