@@ -347,9 +347,9 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
             continue
         await _send(ctx, row, visit, patient, nurse, account)
     await session.flush()
-    for row, message in ctx.new:
-        if row is not None:
-            row.outbox_id = message.id
+    for reminder, message in ctx.new:
+        if reminder is not None:  # None: the nurse's "unconfirmed" note of a deadline row
+            reminder.outbox_id = message.id
         fired.outbox_ids.append(message.id)
     return fired
 
