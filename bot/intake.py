@@ -103,7 +103,7 @@ class Intake:
             }
             for p in payloads
         ]
-        async with db.transaction() as session:
+        async with db.transaction(urgent=True) as session:
             await session.execute(ins.on_conflict_do_nothing(index_elements=["update_id"]), rows)
 
     # --- processing ------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class Intake:
 
     async def _count_attempt(self, update_id: int) -> None:
         try:
-            async with self.hc.db.transaction() as session:
+            async with self.hc.db.transaction(urgent=True) as session:
                 row = await session.get(InboxUpdate, update_id)
                 if row is None:
                     return
@@ -162,7 +162,7 @@ class Intake:
         hc = self.hc
         turn: Turn | None = None
         try:
-            async with hc.db.transaction() as session:
+            async with hc.db.transaction(urgent=True) as session:
                 row = await session.get(InboxUpdate, update_id)
                 if row is None or row.status != "pending":
                     return  # handled meanwhile
@@ -213,7 +213,7 @@ class Intake:
     ) -> None:
         """Mark the update failed (not retried: a bug would repeat) and apologise in a new turn."""
         hc = self.hc
-        async with hc.db.transaction() as session:
+        async with hc.db.transaction(urgent=True) as session:
             await session.execute(
                 update(InboxUpdate)
                 .where(InboxUpdate.update_id == update_id)

@@ -168,13 +168,15 @@ class ReminderJobs:
 
     The timer is rebuilt from the rows at start (an overdue one fires at once; `fire_due` then
     sends or skips each by the lateness rule) and re-armed after every commit that changed rows.
-    A batch of reminders due in the same minute is handled by one run, 500 rows per transaction.
+    A batch of reminders due in the same minute is handled by one run, 100 rows per transaction:
+    each transaction holds the write lock, and a person's update waits for the one running
+    (after a plan for tomorrow at 18:00 every evening question is due at once).
     """
 
     NEXT = "reminders:next"
     SWEEP = "reminders:sweep"
     SWEEP_S = 60
-    BATCH = 500
+    BATCH = 100
     FIRST_BATCH = 50  # a small first transaction: the relay starts sending sooner
 
     def __init__(self, runner: JobRunner) -> None:

@@ -9,7 +9,9 @@ SQLite needs care to be safe under concurrent writers:
 - Writers of one process queue on an asyncio lock before they ask SQLite. SQLite's busy handler
   waits by sleeping (1, 2, 5 … 100 ms), so a busy relay and intake contending for the write lock
   spent most of their time asleep (bench/intake.py: 30 updates/s). Other processes (the CLI
-  beside a running bot) still wait through `busy_timeout`.
+  beside a running bot) still wait through `busy_timeout`. `transaction(urgent=True)` (a
+  person's update, the relay's claims and marks) goes ahead of queued background writers such
+  as a plan's write or a batch of reminders (db/writelock.py).
 
 `grouped` runs small independent writes that arrive together (the relay's claim and mark of
 each message) in one transaction: one BEGIN and COMMIT for many (group commit).
@@ -34,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 
 from db import models_console  # noqa: F401  (its tables join Base.metadata)
 from db.models import Base
+from db.writelock import WriteLock
 
 T = TypeVar("T")
 Write = Callable[[AsyncSession], Awaitable[Any]]
@@ -97,7 +100,7 @@ class Database:
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
         # SQLite has one writer at a time: queue this process's writers here (see docstring).
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._write_lock = WriteLock() if self.is_sqlite else None
         self._writer: asyncio.Task[Any] | None = None
         self._group: list[tuple[Write, asyncio.Future[Any]]] = []
         self._group_task: asyncio.Task[None] | None = None
@@ -109,8 +112,9 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One read-then-write transaction: committed on success, rolled back on any error."""
+    async def transaction(self, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """One read-then-write transaction: committed on success, rolled back on any error.
+        `urgent`: a person is waiting for it; queued before background writers (SQLite)."""
         if self._write_lock is None:
             async with self._write() as session, session.begin():
                 yield session
@@ -121,7 +125,7 @@ class Database:
             raise RuntimeError("a write transaction inside another one in the same task")
         try:
             # As long as SQLite's own busy_timeout, so a stuck writer still fails, not hangs.
-            await asyncio.wait_for(self._write_lock.acquire(), WRITE_WAIT_S)
+            await asyncio.wait_for(self._write_lock.acquire(urgent), WRITE_WAIT_S)
         except TimeoutError:
             raise RuntimeError(f"no write transaction free for {WRITE_WAIT_S:.0f} s") from None
         self._writer = task
@@ -136,7 +140,8 @@ class Database:
         """`write(session)` in a write transaction shared with the other grouped writes queued
         meanwhile; returns once that transaction has committed. Writes must be independent of
         each other: when the shared transaction fails, each runs again alone, so one bad write
-        fails only its own caller."""
+        fails only its own caller. Urgent: these are short, and a waiting person's reply needs
+        its claim and mark."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._group.append((write, future))
         if self._group_task is None or self._group_task.done():
@@ -147,7 +152,7 @@ class Database:
         while self._group:
             batch: list[tuple[Write, asyncio.Future[Any]]] = []
             try:
-                async with self.transaction() as session:
+                async with self.transaction(urgent=True) as session:
                     # Taken after the write lock: everything queued while we waited goes too.
                     batch, self._group = self._group, []
                     results = [await write(session) for write, _ in batch]
@@ -168,7 +173,7 @@ class Database:
     async def _one_by_one(self, batch: list[tuple[Write, asyncio.Future[Any]]]) -> None:
         for write, future in batch:
             try:
-                async with self.transaction() as session:
+                async with self.transaction(urgent=True) as session:
                     result = await write(session)
             except Exception as exc:
                 if not future.done():

@@ -31,8 +31,8 @@ from bot.turn import HomecareContext, Turn
 from db.models import Account, Visit
 from db.services import access, conversation, my_visits
 from db.services import booking as booking_service
-from db.services import reminders as reminder_service
-from db.services.reminders import QuestionState
+from db.services import reminder_answers as reminder_service
+from db.services.reminder_answers import QuestionState
 from db.types import utcnow
 
 

@@ -16,7 +16,6 @@ relay could not send before the visit began is dropped rather than sent late.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,11 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from db.bulk import insert_all
-from db.models import Account, Nurse, OutboxMessage, Patient, Reminder, Visit
+from db.models import Account, Nurse, OutboxMessage, Patient, Reminder, StaffTask, Visit
 from db.services import outbox
-from db.services.escalations import KIND_UNCONFIRMED, add_task, resolve_tasks
+from db.services.escalations import KIND_UNCONFIRMED
 from db.services.patients import nurse_account, patient_accounts
-from db.services.visit_status import change_status
 from homecare.config import Config
 from scheduler.booking import TimeWindow
 from scheduler.reminders import (
@@ -47,14 +45,14 @@ from scheduler.reminders import (
     late_reminder_decision,
     reminders_for_visit,
 )
-from scheduler.visits import Actor, VisitStatus
+from scheduler.visits import VisitStatus
 
 # Skip reasons recorded by the service (the pure module adds its own lateness reasons).
 SKIP_VISIT_CLOSED = "visit_not_planned"
 SKIP_RECIPIENT_GONE = "recipient_gone"
 SKIP_ANSWERED = "already_answered"
 
-_PLANNED = frozenset({VisitStatus.SCHEDULED, VisitStatus.CONFIRMED})
+PLANNED = frozenset({VisitStatus.SCHEDULED, VisitStatus.CONFIRMED})
 _CHANGED = "homecare_reminders_changed"
 
 
@@ -261,7 +259,10 @@ class _Context:
     now: datetime
     fired: Fired
     queued: dict[str, int] = field(default_factory=dict)  # dedupe key → outbox id
-    new: list[tuple[Reminder, OutboxMessage]] = field(default_factory=list)
+    new: list[tuple[Reminder | None, OutboxMessage]] = field(default_factory=list)
+    # Prefetched for the deadline rows (a batch holds the write lock: no query per row).
+    nurse_accounts: dict[int, Account] = field(default_factory=dict)  # nurse id → account
+    open_tasks: set[int] = field(default_factory=set)  # visits with an open "unconfirmed" task
 
 
 async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: int = 500) -> Fired:
@@ -278,7 +279,20 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
     if not rows:
         return fired
     ctx = _Context(session, config, reminder_rules(config), now, fired)
-    keys = [_dedupe_key(r) for r in rows]
+    visits = {
+        v.id: v
+        for v in await session.scalars(
+            select(Visit).where(Visit.id.in_({r.visit_id for r in rows}))
+        )
+    }
+    deadlines = [
+        visits[r.visit_id]
+        for r in rows
+        if r.kind == ReminderKind.CONFIRMATION_DEADLINE.value and r.visit_id in visits
+    ]
+    keys = [_dedupe_key(r) for r in rows] + [
+        _unconfirmed_key(v, a) for v, a in await _deadline_recipients(ctx, deadlines)
+    ]
     ctx.queued = {
         key: outbox_id
         for key, outbox_id in await session.execute(
@@ -287,12 +301,6 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
             )
         )
         if key is not None
-    }
-    visits = {
-        v.id: v
-        for v in await session.scalars(
-            select(Visit).where(Visit.id.in_({r.visit_id for r in rows}))
-        )
     }
     patients = {
         p.id: p
@@ -313,7 +321,7 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
     for row in rows:
         visit = visits.get(row.visit_id)
         patient = patients.get(visit.patient_id) if visit else None
-        if visit is None or patient is None or VisitStatus(visit.status) not in _PLANNED:
+        if visit is None or patient is None or VisitStatus(visit.status) not in PLANNED:
             _skip(ctx, row, SKIP_VISIT_CLOSED)
             continue
         decision = late_reminder_decision(
@@ -331,7 +339,7 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
             continue
         nurse = nurses.get(visit.nurse_id) if visit.nurse_id is not None else None
         if row.kind == ReminderKind.CONFIRMATION_DEADLINE.value:
-            await _deadline(ctx, row, visit, patient, nurse)
+            _deadline(ctx, row, visit, patient, nurse)
             continue
         account = accounts.get(row.recipient_account_id or -1)
         if account is None or account.deleted_at is not None:
@@ -339,8 +347,9 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
             continue
         await _send(ctx, row, visit, patient, nurse, account)
     await session.flush()
-    for row, message in ctx.new:
-        row.outbox_id = message.id
+    for reminder, message in ctx.new:
+        if reminder is not None:  # None: the nurse's "unconfirmed" note of a deadline row
+            reminder.outbox_id = message.id
         fired.outbox_ids.append(message.id)
     return fired
 
@@ -453,7 +462,51 @@ async def _send(
     _queue(ctx, row, account, template, params, f"reminder_{kind.value}", visit, expires)
 
 
-async def _deadline(
+async def _deadline_recipients(
+    ctx: _Context, visits: Sequence[Visit]
+) -> list[tuple[Visit, Account]]:
+    """Load, in three queries for the batch, what the deadline rows need: the nurses' accounts
+    and the visits that already have an open "unconfirmed" task; returns (visit, nurse account)
+    for the messages they may send (their dedupe keys are looked up with the batch's)."""
+    if not visits:
+        return []
+    session = ctx.session
+    nurse_ids = {v.nurse_id for v in visits if v.nurse_id is not None}
+    account_of = {
+        n.id: n.account_id
+        for n in await session.scalars(select(Nurse).where(Nurse.id.in_(nurse_ids)))
+        if n.account_id is not None
+    }
+    accounts = {
+        a.id: a
+        for a in await session.scalars(
+            select(Account).where(
+                Account.id.in_(set(account_of.values())), Account.deleted_at.is_(None)
+            )
+        )
+    }
+    ctx.nurse_accounts = {n: accounts[a] for n, a in account_of.items() if a in accounts}
+    ctx.open_tasks = set(
+        await session.scalars(
+            select(StaffTask.visit_id).where(
+                StaffTask.kind == KIND_UNCONFIRMED,
+                StaffTask.resolved_at.is_(None),
+                StaffTask.visit_id.in_({v.id for v in visits}),
+            )
+        )
+    )
+    return [
+        (v, ctx.nurse_accounts[v.nurse_id])
+        for v in visits
+        if v.nurse_id is not None and v.nurse_id in ctx.nurse_accounts
+    ]
+
+
+def _unconfirmed_key(visit: Visit, account: Account) -> str:
+    return f"unconfirmed:{visit.id}:{visit.day.isoformat()}:{account.id}"
+
+
+def _deadline(
     ctx: _Context, row: Reminder, visit: Visit, patient: Patient, nurse: Nurse | None
 ) -> None:
     """The confirmation deadline passed: an unanswered visit is flagged for a phone call."""
@@ -462,23 +515,29 @@ async def _deadline(
         return
     visit.confirmation = "unanswered"
     visit.updated_at = ctx.now
-    await add_task(
-        ctx.session,
-        clinic_id=visit.clinic_id,
-        kind=KIND_UNCONFIRMED,
-        patient_id=patient.id,
-        visit_id=visit.id,
-        now=ctx.now,
-    )
+    if visit.id not in ctx.open_tasks:  # as `add_task`: one open task per kind and visit
+        ctx.open_tasks.add(visit.id)
+        ctx.session.add(
+            StaffTask(
+                clinic_id=visit.clinic_id,
+                kind=KIND_UNCONFIRMED,
+                patient_id=patient.id,
+                visit_id=visit.id,
+                created_at=ctx.now,
+            )
+        )
     row.status = ReminderState.SENT.value
     row.done_at = ctx.now
     ctx.fired.sent += 1
     ctx.fired.unanswered += 1
-    account = await nurse_account(ctx.session, nurse.id) if nurse is not None else None
+    account = ctx.nurse_accounts.get(nurse.id) if nurse is not None else None
     if account is None:
         return
-    queued = await outbox.tell(
-        ctx.session,
+    key = _unconfirmed_key(visit, account)
+    if key in ctx.queued:
+        return
+    ctx.queued[key] = -1  # a second deadline row of the visit adds nothing either
+    message = outbox.intent_row(
         chat_id=account.chat_id,
         template="reminders.nurse_unconfirmed",
         params={
@@ -491,70 +550,8 @@ async def _deadline(
         kind="nurse_unconfirmed",
         clinic_id=visit.clinic_id,
         account_id=account.id,
-        dedupe_key=f"unconfirmed:{visit.id}:{visit.day.isoformat()}:{account.id}",
+        dedupe_key=key,
+        expires_at=window_start(visit, ctx.config),
     )
-    if queued is not None:
-        queued.expires_at = window_start(visit, ctx.config)
-        ctx.fired.outbox_ids.append(queued.id)
-
-
-# --- answers to the evening question ----------------------------------------------------------
-
-
-class QuestionState(enum.StrEnum):
-    OPEN = "open"
-    STALE = "stale"  # the visit moved to another day, or is no longer planned
-    TOO_LATE = "too_late"  # the visit's window has begun
-
-
-def question_state(visit: Visit, day_ordinal: int, config: Config, now: datetime) -> QuestionState:
-    """Whether a button of the evening question (for the visit on `day_ordinal`) still counts."""
-    if visit.day.toordinal() != day_ordinal or VisitStatus(visit.status) not in _PLANNED:
-        return QuestionState.STALE
-    if now >= window_start(visit, config):
-        return QuestionState.TOO_LATE
-    return QuestionState.OPEN
-
-
-async def confirm_visit(
-    session: AsyncSession, config: Config, visit: Visit, account: Account, now: datetime
-) -> None:
-    """ "Ya": the visit is confirmed (status and answer); a late "yes" closes the heads' task and
-    tells the nurse who was asked to phone."""
-    was = visit.confirmation
-    if visit.status == VisitStatus.SCHEDULED.value:
-        await change_status(
-            session, visit, VisitStatus.CONFIRMED, Actor.PATIENT, account.id, "reminder: yes", now
-        )
-    visit.confirmation = "yes"
-    visit.updated_at = now
-    await sync_visit_reminders(session, visit, config, now)
-    if was != "unanswered":
-        return
-    await resolve_tasks(session, kind=KIND_UNCONFIRMED, visit_id=visit.id, now=now)
-    nurse = await nurse_account(session, visit.nurse_id)
-    patient = await session.get(Patient, visit.patient_id)
-    if nurse is None or patient is None:
-        return
-    await outbox.tell(
-        session,
-        chat_id=nurse.chat_id,
-        template="reminders.nurse_confirmed_late",
-        params={
-            "patient": patient_name(patient),
-            "day": visit.day,
-            "window": [visit.window_start, visit.window_end],
-        },
-        kind="nurse_confirmed",
-        clinic_id=visit.clinic_id,
-        account_id=nurse.id,
-        dedupe_key=f"confirmed-late:{visit.id}:{visit.day.isoformat()}:{nurse.id}",
-    )
-
-
-async def record_declined(session: AsyncSession, visit: Visit, now: datetime) -> None:
-    """ "Tidak" (after the visit was cancelled by the caller): remember the answer and close an
-    open "unconfirmed" task, the heads no longer need to phone."""
-    visit.confirmation = "no"
-    visit.updated_at = now
-    await resolve_tasks(session, kind=KIND_UNCONFIRMED, visit_id=visit.id, now=now)
+    ctx.session.add(message)
+    ctx.new.append((None, message))

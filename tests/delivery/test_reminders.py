@@ -15,10 +15,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import time_machine
+from sqlalchemy import event, select, update
 
-from db.models import Visit
+from db.models import OutboxMessage, Reminder, Visit
 from db.services import my_visits
-from db.services.reminders import sync_visit_reminders
+from db.services.reminders import fire_due, sync_visit_reminders
 from db.services.visit_status import change_status
 from db.types import utcnow
 from scheduler.booking import TimeWindow
@@ -414,3 +415,55 @@ async def test_reschedule_button_opens_the_day_choice(
     days = [b for b in choice.buttons if (b.callback_data or "").split(":")[2:3] == ["d"]]
     assert len(days) >= 2, choice.button_rows()
     assert (await fresh_visit(hc.db, visit.id)).status == "scheduled"  # nothing moved yet
+
+
+async def test_deadline_rows_of_a_batch_cost_no_query_each(
+    clock: time_machine.Traveller, start_app: StartApp, client: Any
+) -> None:
+    """A batch of deadline rows holds the write lock (a person's update waits for it): they are
+    handled with the batch's queries, not several per row, and still flag, task and tell each
+    visit's nurse once."""
+    hc, staff, family, first = await _setup(start_app, client)
+    others = [
+        await seed_visit(hc, family, now=NOW, nurse=staff.nurse, arrival=ARRIVAL, window=w)
+        for w in ((10, 12), (12, 14))
+    ]
+    hc.jobs.scheduler.pause()  # the test fires the rows itself, batch by batch
+    clock.move_to(DEADLINE + timedelta(seconds=5))
+    selects: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        if statement.startswith("SELECT"):  # writes are flushed together; reads are awaited
+            selects.append(statement)
+
+    async def fire(limit: int) -> int:
+        selects.clear()
+        async with hc.db.transaction() as s:
+            conn = (await s.connection()).sync_connection
+            assert conn is not None
+            event.listen(conn, "before_cursor_execute", count)
+            try:
+                fired = await fire_due(s, hc.config, utcnow(), limit=limit)
+            finally:
+                event.remove(conn, "before_cursor_execute", count)
+        assert fired.unanswered == (1 if limit == 1 else 2)
+        return len(selects)
+
+    async with hc.db.transaction() as s:  # only the deadline rows are due now
+        await s.execute(
+            update(Reminder)
+            .where(Reminder.kind != "confirmation_deadline")
+            .values(status="cancelled")
+        )
+    one, two = await fire(1), await fire(10)
+    assert one == two, (one, two)
+    for v in (first, *others):
+        assert (await fresh_visit(hc.db, v.id)).confirmation == "unanswered"
+    assert sorted(t.visit_id for t in await tasks(hc.db)) == sorted(v.id for v in (first, *others))
+    async with hc.db.read() as s:
+        notes = list(
+            await s.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "nurse_unconfirmed")
+            )
+        )
+    assert len(notes) == len(set(notes)) == 3
