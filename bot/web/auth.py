@@ -35,7 +35,7 @@ async def login(request: Request) -> Response:
     hc = hc_of(request)
     form = await request.form()
     token = str(form.get("t", ""))
-    async with hc.db.transaction() as session:
+    async with hc.db.transaction(urgent=True) as session:
         opened = await console_auth.redeem(session, token, utcnow())
     if opened is None:
         return page(request, "login_refused.html", None, status_code=403)
@@ -69,7 +69,7 @@ async def mini_app_login(request: Request) -> Response:
     user = initdata.validate(str(form.get("initData", "")), hc.config.telegram.token, now)
     if isinstance(user, str):
         return page(request, "login_refused.html", None, status_code=403)
-    async with hc.db.transaction() as session:
+    async with hc.db.transaction(urgent=True) as session:
         opened = await console_auth.open_for_telegram_user(
             session, user.telegram_user_id, hc.clinic_id, now
         )
@@ -81,7 +81,7 @@ async def mini_app_login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     staff = await require_staff(request)
     await check_csrf(request)
-    async with hc_of(request).db.transaction() as session:
+    async with hc_of(request).db.transaction(urgent=True) as session:
         await console_auth.sign_out(session, staff.session_id, utcnow())
     response = page(request, "signed_out.html", None)
     response.delete_cookie(COOKIE, path="/")

@@ -44,7 +44,7 @@ async def current_staff(request: Request) -> Staff | None:
             session, hc.config.web, request.cookies.get(COOKIE), now
         )
     if staff is not None and staff.needs_touch:
-        async with hc.db.transaction() as session:
+        async with hc.db.transaction(urgent=True) as session:
             await console_auth.touch(session, staff.session_id, now)
     return staff
 

@@ -51,7 +51,7 @@ async def stop_action(request: Request) -> Response:
         return await _confirm(request, int(visit_id))
     hc = hc_of(request)
     now = utcnow()
-    async with hc.db.transaction() as session:
+    async with hc.db.transaction(urgent=True) as session:
         nurse = await access.nurse_of(session, staff.account, staff.clinic_id)
         visit = await access.nurse_visit(session, staff.account, staff.clinic_id, int(visit_id))
         if nurse is None or visit is None:

@@ -114,7 +114,7 @@ async def detail_page(request: Request) -> Response:
     visit_id = _int(request.path_params.get("visit_id"))
     if visit_id is None:
         raise HTTPException(404)
-    async with hc.db.transaction() as session:
+    async with hc.db.transaction(urgent=True) as session:
         # The same record rule as the bot's visit log; the view is audited by `detail`.
         d = await visit_log.detail(
             session,
@@ -136,7 +136,7 @@ async def route_page(request: Request) -> Response:
     staff = await require_staff(request, nurse=True)
     hc = hc_of(request)
     now = utcnow()
-    async with hc.db.transaction() as session:
+    async with hc.db.transaction(urgent=True) as session:
         nurse = await access.nurse_of(session, staff.account, staff.clinic_id)
         if nurse is None:
             raise HTTPException(403)

@@ -55,7 +55,7 @@ async def reassign(request: Request) -> Response:
             request, "refused.html", head, status_code=400, text=tr("console.web.pick_nurse")
         )
     try:
-        async with hc.db.transaction() as session:
+        async with hc.db.transaction(urgent=True) as session:
             visit = await access.head_visit(session, head.clinic_id, visit_id)
             if visit is None:
                 raise HTTPException(403)

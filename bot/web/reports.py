@@ -3,6 +3,7 @@ figures and words as the bot's /laporan (db.services.reports, bot.render.head.re
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 from markupsafe import Markup
@@ -29,7 +30,8 @@ async def report_page(request: Request) -> Response:
     async with hc.db.read() as session:
         report = await reports.build(session, staff.clinic_id, period, hc.config.clinic.tz)
     tr = Translator(staff.account.language)
-    chart = base64.b64encode(report_chart(tr, report)).decode()
+    # matplotlib's Agg figure is CPU work: off the event loop the bot shares.
+    chart = base64.b64encode(await asyncio.to_thread(report_chart, tr, report)).decode()
     nxt = period.next()
     kind = reports.month_of(today) if period.kind == "week" else reports.week_of(today)
     return page(

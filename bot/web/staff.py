@@ -43,7 +43,7 @@ async def change(request: Request) -> Response:
     hc = hc_of(request)
     now = utcnow()
     try:
-        async with hc.db.transaction() as session:
+        async with hc.db.transaction(urgent=True) as session:
             if what == "skill":
                 offered = staff_service.skills_offered(hc.config.services)
                 await staff_service.toggle_skill(
