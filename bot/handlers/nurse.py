@@ -199,10 +199,7 @@ async def _pressed(
 
 
 def _refusal(turn: Turn, result: nurse_visits.ActionResult) -> str:
-    assert result.refusal is not None
-    params = {**result.params, **{k: turn.tr(v) for k, v in result.key_params.items()}}
-    params.update({k: render.day_label(turn.tr, d) for k, d in result.day_params.items()})
-    return turn.tr(result.refusal, **params)
+    return render.refusal_text(turn.tr, result)
 
 
 def _refused(turn: Turn, query_id: str, result: nurse_visits.ActionResult) -> None:

@@ -18,6 +18,7 @@ from bot.render.route_map import MapPoint, directions_url, route_links
 from homecare.config import Config
 
 if TYPE_CHECKING:
+    from db.services.nurse_visits import ActionResult
     from db.services.route_digest import NurseDay, StopView
 
 STATUS_ICON = {
@@ -523,3 +524,11 @@ def sick_confirm(tr: Translator) -> Reply:
             ),
         ),
     )
+
+
+def refusal_text(tr: Translator, result: ActionResult) -> str:
+    """Why a nurse's status action changed nothing, in her words (bot and console)."""
+    assert result.refusal is not None
+    params = {**result.params, **{k: tr(v) for k, v in result.key_params.items()}}
+    params.update({k: day_label(tr, d) for k, d in result.day_params.items()})
+    return tr(result.refusal, **params)

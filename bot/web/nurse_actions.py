@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.i18n import Translator
-from bot.render.head.common import day_label
+from bot.render.nurse import refusal_text
 from bot.web.context import check_csrf, hc_of, page, redirect, require_staff
 from db.services import access, nurse_visits
 from db.types import utcnow
@@ -31,13 +31,6 @@ def actions_for(status: str) -> tuple[str, ...]:
     if status == "arrived":
         return ("done", "nh")
     return ()
-
-
-def refusal_text(tr: Translator, result: nurse_visits.ActionResult) -> str:
-    assert result.refusal is not None
-    params = {**result.params, **{k: tr(v) for k, v in result.key_params.items()}}
-    params.update({k: day_label(tr, d) for k, d in result.day_params.items()})
-    return tr(result.refusal, **params)
 
 
 async def stop_action(request: Request) -> Response:

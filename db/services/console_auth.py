@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Account, AccountRole
+from db.models import Account
 from db.models_console import ConsoleLogin, ConsoleSession
+from db.services.accounts import roles_of
 from homecare.config import WebConfig
 
 STAFF_ROLES = frozenset({"nurse", "head", "admin"})
@@ -44,20 +45,16 @@ def csrf_ok(session_secret: str, sent: str | None) -> bool:
     return bool(sent) and hmac.compare_digest(csrf_token(session_secret), str(sent))
 
 
-async def staff_roles(session: AsyncSession, account_id: int, clinic_id: int) -> frozenset[str]:
-    rows = await session.scalars(
-        select(AccountRole.role).where(
-            AccountRole.account_id == account_id, AccountRole.clinic_id == clinic_id
-        )
-    )
-    return frozenset(rows) & STAFF_ROLES
+def staff_roles(account: Account, clinic_id: int) -> frozenset[str]:
+    """The account's staff roles in the clinic: the bot's own role rule (`roles_of`)."""
+    return roles_of(account, clinic_id) & STAFF_ROLES
 
 
 async def create_login_link(
     session: AsyncSession, web: WebConfig, account: Account, clinic_id: int, now: datetime
 ) -> str | None:
     """The secret for a new login link, or None when the account holds no staff role here."""
-    if account.deleted_at is not None or not await staff_roles(session, account.id, clinic_id):
+    if account.deleted_at is not None or not staff_roles(account, clinic_id):
         return None
     secret = secrets.token_urlsafe(SECRET_BYTES)
     session.add(
@@ -124,7 +121,7 @@ async def redeem(
     account = await session.get(Account, account_id)
     if account is None or account.deleted_at is not None:
         return None
-    if not await staff_roles(session, account_id, clinic_id):
+    if not staff_roles(account, clinic_id):
         return None
     return await _open(session, account_id, clinic_id, now)
 
@@ -139,7 +136,7 @@ async def open_for_telegram_user(
     )
     if account is None or account.deleted_at is not None:
         return None
-    if not await staff_roles(session, account.id, clinic_id):
+    if not staff_roles(account, clinic_id):
         return None
     return await _open(session, account.id, clinic_id, now)
 
@@ -179,7 +176,7 @@ async def signed_in(
     account = await session.get(Account, row.account_id)
     if account is None or account.deleted_at is not None:
         return None
-    roles = await staff_roles(session, row.account_id, row.clinic_id)
+    roles = staff_roles(account, row.clinic_id)
     if not roles:
         return None
     stale = row.last_seen_at + TOUCH_EVERY < now
