@@ -15,10 +15,9 @@ from db.models import Base
 from db.types import UTCDateTime, utcnow
 
 
-class ConsoleLogin(Base):
-    """A login link sent by /konsol: works once, for a few minutes, for one account and clinic."""
+class _Secret:
+    """Columns both tables share: the secret's hash, whose it is, since when."""
 
-    __tablename__ = "console_logins"
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(
@@ -26,20 +25,19 @@ class ConsoleLogin(Base):
     )
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConsoleLogin(_Secret, Base):
+    """A login link sent by /konsol: works once, for a few minutes, for one account and clinic."""
+
+    __tablename__ = "console_logins"
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ConsoleSession(Base):
+class ConsoleSession(_Secret, Base):
     """A signed-in browser. The cookie holds the secret; the row its hash."""
 
     __tablename__ = "console_sessions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
