@@ -22,6 +22,7 @@ from bot.i18n import LANGUAGES
 from bot.intake import Intake
 from bot.jobs import JobRunner
 from bot.menus import commands_payload
+from bot.metrics import Metrics
 from bot.turn import CallbackAnswer, HomecareContext, Turn
 from db.services import outbox
 from db.services.accounts import ensure_clinic
@@ -59,6 +60,7 @@ class HomecareApp:
         self.relay = Relay(self)
         self.jobs = JobRunner(self)
         self.flood = FloodControl()
+        self.metrics = Metrics(relay_stats=lambda: self.relay.stats)
         self._tasks: list[asyncio.Task[None]] = []
         self._answering: set[asyncio.Task[None]] = set()
         self.web: WebServer | None = None
@@ -95,6 +97,10 @@ class HomecareApp:
         if self.config.web.enabled:
             await self._start_web()
         log.info("homecare bot running for %s", self.config.clinic.name)
+
+    def workers(self) -> dict[str, bool]:
+        """The long-running tasks by name, and whether each still runs (GET /healthz)."""
+        return {task.get_name(): not task.done() for task in self._tasks}
 
     async def _start_web(self) -> None:
         from bot.web.app import create_web_app

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from bot.i18n import normalise_language
+from bot.metrics import update_kind
 from bot.turn import CURRENT_TURN, Turn
 from db.models import InboxUpdate
 from db.services.accounts import TelegramIdentity, touch_account
@@ -90,7 +92,7 @@ class Intake:
             self.offset = updates[-1].update_id + 1
             self._wake.set()
 
-    async def store(self, payloads: Sequence[dict[str, Any]]) -> None:
+    async def store(self, payloads: Sequence[dict[str, Any]], source: str = "polling") -> None:
         db = self.hc.db
         ins = (sqlite.insert if db.is_sqlite else postgresql.insert)(InboxUpdate)
         rows = [
@@ -105,6 +107,7 @@ class Intake:
         ]
         async with db.transaction(urgent=True) as session:
             await session.execute(ins.on_conflict_do_nothing(index_elements=["update_id"]), rows)
+        self.hc.metrics.updates_received.labels(source).inc(len(rows))
 
     # --- processing ------------------------------------------------------------------------
 
@@ -161,11 +164,14 @@ class Intake:
     async def handle(self, update_id: int) -> None:
         hc = self.hc
         turn: Turn | None = None
+        started = time.perf_counter()
+        kind = "other"
         try:
             async with hc.db.transaction(urgent=True) as session:
                 row = await session.get(InboxUpdate, update_id)
                 if row is None or row.status != "pending":
                     return  # handled meanwhile
+                kind = update_kind(row.payload)
                 update = Update.de_json(row.payload, hc.application.bot)
                 turn = await self._open_turn(session, update)
                 token = CURRENT_TURN.set(turn)
@@ -180,8 +186,15 @@ class Intake:
                 row.done_at = utcnow()
         except HandlerFailed as exc:
             await self._record_failure(update_id, turn, exc.__cause__ or exc)
+            self._measured(kind, "failed", started)
             return
+        self._measured(kind, "ok", started)
         await self.on_committed(turn)
+
+    def _measured(self, kind: str, outcome: str, started: float) -> None:
+        metrics = self.hc.metrics
+        metrics.updates_handled.labels(kind, outcome).inc()
+        metrics.handler_seconds.labels(kind).observe(time.perf_counter() - started)
 
     async def _open_turn(self, session: Any, update: Update) -> Turn:
         hc = self.hc

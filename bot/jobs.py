@@ -461,6 +461,7 @@ class PlanningJobs:
 
     async def _after_run(self, outcome: PlanOutcome) -> None:
         self.hc.relay.wake()
+        self.hc.metrics.plan_finished(outcome.kind, outcome.status, outcome.runtime_s)
         if outcome.status != "done" or not outcome.changed_nurses:
             return
         from db.services.route_digest import queue_route_digests

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from telegram.ext import Application
 
+    from bot.metrics import Metrics
     from db.session import Database
     from homecare.config import Config
 
@@ -30,6 +31,7 @@ class Homecare(Protocol):
     db: Database
     application: Application[Any, Any, Any, Any, Any, Any]
     clinic_id: int
+    metrics: Metrics
 
     # Read-only here so that the app's concrete Relay and FloodControl satisfy them.
     @property

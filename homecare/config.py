@@ -162,6 +162,9 @@ class WebConfig:
     session_idle_min: int = 30
     session_max_hours: int = 12
     login_link_min: int = 10
+    # GET /metrics answers only with "Authorization: Bearer <metrics_token>" when set (it holds
+    # no personal data, but says how busy the clinic is). HOMECARE_METRICS_TOKEN overrides it.
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -511,11 +514,14 @@ def config_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> C
 
 
 def apply_environment(cfg: Config, environ: Mapping[str, str]) -> Config:
-    """HOMECARE_TELEGRAM_TOKEN and HOMECARE_DATABASE_URL override the file (keeps secrets out)."""
+    """HOMECARE_TELEGRAM_TOKEN, HOMECARE_DATABASE_URL and HOMECARE_METRICS_TOKEN override the
+    file (keeps secrets out)."""
     if token := environ.get("HOMECARE_TELEGRAM_TOKEN"):
         cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, token=token))
     if url := environ.get("HOMECARE_DATABASE_URL"):
         cfg = cfg.replace(database=dataclasses.replace(cfg.database, url=url))
+    if metrics_token := environ.get("HOMECARE_METRICS_TOKEN"):
+        cfg = cfg.replace(web=dataclasses.replace(cfg.web, metrics_token=metrics_token))
     try:
         _validate(cfg)
     except ConfigError as exc:

@@ -18,7 +18,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.web import auth, downloads, nurse_actions, pages, reassign, reports, staff
+from bot.web import auth, downloads, health, nurse_actions, pages, reassign, reports, staff
 from bot.web.context import HERE, SignInNeeded, current_staff, page
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_web_app(hc: HomecareApp) -> Starlette:
     routes: list[Any] = [
+        *health.ROUTES,
         *auth.ROUTES,
         *downloads.ROUTES,  # before /kunjungan/{visit_id}
         *pages.ROUTES,
@@ -84,7 +85,7 @@ def create_web_app(hc: HomecareApp) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard)],
+        middleware=[Middleware(health.Measured, metrics=hc.metrics), Middleware(Guard)],
         exception_handlers={SignInNeeded: _sign_in, HTTPException: _http_error},
     )
     app.state.hc = hc
