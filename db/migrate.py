@@ -22,12 +22,31 @@ def alembic_config(url: str = "") -> AlembicConfig:
     return cfg
 
 
-def _with_connection(engine: AsyncEngine, fn: Any, *args: Any) -> Any:
-    async def run() -> Any:
+class ForeignKeysBroken(RuntimeError):
+    """A migration left rows pointing at rows that are not there; it was rolled back."""
+
+
+async def _with_connection(engine: AsyncEngine, fn: Any, *args: Any) -> Any:
+    if engine.dialect.name != "sqlite":
         async with engine.begin() as conn:
             return await conn.run_sync(fn, *args)
+    # SQLite's ALTER rebuilds a table (batch mode: copy, DROP, rename). With foreign keys on,
+    # that DROP deletes or nulls every row pointing at the table (ON DELETE CASCADE / SET NULL):
+    # rebuilding `visits` would erase its reminders, history and feedback. So migrations run on
+    # a connection with foreign keys off (it can only be switched outside a transaction), and
+    # the keys are checked before the commit, as SQLite's documentation for ALTER advises.
+    from db.session import create_engine
 
-    return run()
+    own = create_engine(engine.url.render_as_string(hide_password=False), foreign_keys=False)
+    try:
+        async with own.begin() as conn:
+            result = await conn.run_sync(fn, *args)
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).fetchall()
+            if broken:
+                raise ForeignKeysBroken(f"rows point at missing rows: {broken[:5]}")
+            return result
+    finally:
+        await own.dispose()
 
 
 def _command(connection: Connection, name: str, revision: str) -> None:

@@ -51,7 +51,8 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, echo: bool = False, *, foreign_keys: bool = True) -> AsyncEngine:
+    """`foreign_keys=False` (SQLite only) is for migrations: see db/migrate.py."""
     is_sqlite = url.startswith("sqlite")
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite:
@@ -61,11 +62,11 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite:
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine, foreign_keys)
     return engine
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+def _install_sqlite_hooks(engine: AsyncEngine, foreign_keys: bool = True) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN away from the driver (see module docstring).
@@ -73,7 +74,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_S * 1000)}")
-        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cur.execute("PRAGMA synchronous=NORMAL")
         # Erased personal data must not linger in free pages or freed cells of the file.
         cur.execute("PRAGMA secure_delete=ON")
