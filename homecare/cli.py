@@ -1,5 +1,5 @@
 """`homecare` — the console command: run | chat | db | plan (more subcommands join here:
-cli_staff: invite | export | audit; cli_backup: backup | restore)."""
+cli_staff: invite | export | audit; cli_backup: backup | restore; cli_satusehat: satusehat)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from homecare import (
     cli_backup,  # backup, restore; imports nothing from here
+    cli_satusehat,  # satusehat submit; imports nothing from here
     cli_staff,  # invite, export, audit; imports nothing from here
 )
 from homecare.config import Config
@@ -180,6 +181,7 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParse
 
 EXTRA_COMMANDS.append(cli_staff.add_commands)
 EXTRA_COMMANDS.append(cli_backup.add_commands)
+EXTRA_COMMANDS.append(cli_satusehat.add_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

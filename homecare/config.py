@@ -168,6 +168,27 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class SatusehatConfig:
+    """Submitting finished visits to SATUSEHAT (Kemenkes' FHIR R4 platform); off by default.
+
+    The ids come from the SATUSEHAT platform's registration of the puskesmas. The client
+    secret belongs in HOMECARE_SATUSEHAT_CLIENT_SECRET, not in the file.
+    """
+
+    enabled: bool = False
+    # Production: https://api-satusehat.kemkes.go.id; staging: https://api-satusehat-stg.dto.kemkes.go.id
+    base_url: str = "https://api-satusehat-stg.dto.kemkes.go.id"
+    client_id: str = ""
+    client_secret: str = ""
+    organization_id: str = ""  # the puskesmas' Organization id in SATUSEHAT
+    location_id: str = ""  # its Location (home visits are recorded against the puskesmas)
+    location_name: str = ""
+    timeout_s: float = 20.0
+    max_attempts: int = 4  # per request, on no answer, 429 or 5xx
+    backoff_s: float = 2.0  # doubled after each failed attempt
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -241,6 +262,7 @@ class Config:
     delivery: DeliveryConfig = DeliveryConfig()
     sandbox: SandboxConfig = SandboxConfig()
     web: WebConfig = WebConfig()
+    satusehat: SatusehatConfig = SatusehatConfig()
     logging: LoggingConfig = LoggingConfig()
     services: tuple[ServiceType, ...] = DEFAULT_SERVICES
     danger_signs: tuple[DangerSign, ...] = DEFAULT_DANGER_SIGNS
@@ -357,6 +379,12 @@ def _validate(cfg: Config) -> None:
     )
     _check(1 <= web.login_link_min <= 60, "[web] login_link_min", "must be 1..60 minutes")
     _check(web.session_idle_min >= 1, "[web] session_idle_min", "must be at least 1")
+    sat = cfg.satusehat
+    if sat.enabled:
+        # The client secret may come from the environment after this check: asked for at use.
+        for key in ("base_url", "client_id", "organization_id", "location_id"):
+            _check(bool(getattr(sat, key)), f"[satusehat] {key}", "is needed when enabled")
+    _check(1 <= sat.max_attempts <= 10, "[satusehat] max_attempts", "must be 1..10")
     _check(web.session_max_hours >= 1, "[web] session_max_hours", "must be at least 1")
     _check(
         cfg.privacy.raw_retention_hours >= 1,
@@ -460,6 +488,7 @@ _SECTIONS: dict[str, type] = {
     "delivery": DeliveryConfig,
     "sandbox": SandboxConfig,
     "web": WebConfig,
+    "satusehat": SatusehatConfig,
     "logging": LoggingConfig,
 }
 
@@ -520,6 +549,8 @@ def apply_environment(cfg: Config, environ: Mapping[str, str]) -> Config:
         cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, token=token))
     if url := environ.get("HOMECARE_DATABASE_URL"):
         cfg = cfg.replace(database=dataclasses.replace(cfg.database, url=url))
+    if secret := environ.get("HOMECARE_SATUSEHAT_CLIENT_SECRET"):
+        cfg = cfg.replace(satusehat=dataclasses.replace(cfg.satusehat, client_secret=secret))
     if metrics_token := environ.get("HOMECARE_METRICS_TOKEN"):
         cfg = cfg.replace(web=dataclasses.replace(cfg.web, metrics_token=metrics_token))
     try:

@@ -3,6 +3,9 @@
 HomecareError
 ├── ConfigError          a bad configuration file or environment (exit code 2)
 ├── BackupError          a backup or restore refused or failed (exit code 1)
+├── SatusehatError       a submission to SATUSEHAT failed
+│   ├── SatusehatRejected     the content was refused (4xx): resending cannot help
+│   └── SatusehatUnavailable  no answer or 5xx after every retry: later
 └── UserInputError       bad input from a person; carries a locale key, changes nothing
     ├── NotAllowed       the person may not do this (role or ownership)
     └── ConflictError    the world changed under the request (capacity gone, stale button)
@@ -54,3 +57,22 @@ class ConflictError(UserInputError):
 
 class BackupError(HomecareError):
     """`homecare backup` / `restore` cannot go on; the message says why in one line (exit 1)."""
+
+
+class SatusehatError(HomecareError):
+    """SATUSEHAT (Kemenkes' health data platform) could not take a submission; says why."""
+
+
+class SatusehatRejected(SatusehatError):
+    """SATUSEHAT refused the content (4xx with an OperationOutcome): sending again cannot help."""
+
+    def __init__(self, status: int, issues: list[str]) -> None:
+        self.status = status
+        self.issues = issues
+        super().__init__(
+            f"SATUSEHAT refused it ({status}): " + "; ".join(issues or ["no reason given"])
+        )
+
+
+class SatusehatUnavailable(SatusehatError):
+    """SATUSEHAT did not answer, or answered 5xx/429, after every attempt: try again later."""

@@ -1,0 +1,200 @@
+"""Finished visits to SATUSEHAT, against the local stand-in over real HTTP: the bundle follows
+SATUSEHAT's profile (and validates with fhir.resources), a 5xx is retried, a 401 gets a new
+token, a refused bundle is not resent, and each submission is written to the audit chain."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import HomecareApp
+from db.models import AuditEntry
+from db.services import satusehat
+from homecare.config import Config, SatusehatConfig
+from homecare.errors import SatusehatRejected, SatusehatUnavailable
+from homecare.satusehat import SatusehatClient
+from sandbox.satusehat import SatusehatStandIn
+from tests.head.test_exports import DAY, NIK, seed
+
+LOCATION = "b017aa54-f1df-4ec2-9d84-8823815d7228"
+
+
+@pytest.fixture
+async def stand_in() -> AsyncIterator[SatusehatStandIn]:
+    server = SatusehatStandIn()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def sat_config(app: HomecareApp, server: SatusehatStandIn, **changes: Any) -> Config:
+    sat = SatusehatConfig(
+        enabled=True,
+        base_url=server.url,
+        client_id=server.client_id,
+        client_secret=server.client_secret,
+        organization_id=server.organization_id,
+        location_id=LOCATION,
+        location_name="Puskesmas Kassi-Kassi",
+        backoff_s=0.01,
+        **changes,
+    )
+    return app.config.replace(satusehat=sat)
+
+
+async def _audit_subjects(app: HomecareApp) -> list[str]:
+    async with app.db.read() as s:
+        rows = await s.scalars(
+            select(AuditEntry.subject).where(AuditEntry.subject.like("satusehat:%"))
+        )
+        return list(rows)
+
+
+async def test_a_period_is_sent_in_satusehats_profile(
+    app: HomecareApp, stand_in: SatusehatStandIn
+) -> None:
+    await seed(app)
+    ihs = stand_in.add_patient(NIK)
+    config = sat_config(app, stand_in)
+    async with SatusehatClient(config.satusehat) as client:
+        sent = await satusehat.submit_period(app.db, config, client, DAY, DAY + timedelta(days=2))
+    assert (sent.encounters, sent.no_nik, sent.unknown_patients) == (1, 1, 0)
+    assert sent.observations >= 5 and sent.accepted == sent.encounters + sent.observations
+    (bundle,) = stand_in.accepted
+    encounter = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter"
+    )
+    assert encounter["subject"] == {"reference": f"Patient/{ihs}"}
+    assert encounter["identifier"][0]["system"] == "http://sys-ids.kemkes.go.id/encounter/100000001"
+    assert encounter["serviceProvider"] == {"reference": "Organization/100000001"}
+    assert encounter["location"][0]["location"]["reference"] == f"Location/{LOCATION}"
+    assert encounter["period"]["start"].endswith("+08:00")
+    assert [h["status"] for h in encounter["statusHistory"]] == ["arrived", "finished"]
+    # No NIK anywhere in what was sent: SATUSEHAT's own id stands for the patient.
+    assert NIK not in str(bundle)
+    assert await _audit_subjects(app) == [f"satusehat:{DAY}..{DAY + timedelta(days=2)}:sent:1"]
+
+
+async def test_a_patient_satusehat_does_not_know_is_left_out_and_counted(
+    app: HomecareApp, stand_in: SatusehatStandIn
+) -> None:
+    await seed(app)
+    config = sat_config(app, stand_in)
+    async with SatusehatClient(config.satusehat) as client:
+        sent = await satusehat.submit_period(app.db, config, client, DAY, DAY + timedelta(days=2))
+    assert (sent.encounters, sent.observations, sent.unknown_patients) == (0, 0, 1)
+    assert stand_in.accepted == []  # an empty bundle is not sent
+
+
+async def test_a_5xx_is_retried_and_a_401_gets_a_new_token(
+    app: HomecareApp, stand_in: SatusehatStandIn
+) -> None:
+    await seed(app)
+    stand_in.add_patient(NIK)
+    config = sat_config(app, stand_in)
+    async with SatusehatClient(config.satusehat) as client:
+        assert await client.patient_id("0000000000000000") is None
+        stand_in.expire_tokens()
+        stand_in.fail_next(2, status=503)
+        sent = await satusehat.submit_period(app.db, config, client, DAY, DAY)
+        # token lookup + 401 + new token + two 503s + the lookup + the bundle
+        assert client.attempts == 8
+    assert sent.encounters == 1 and len(stand_in.accepted) == 1
+
+
+async def test_no_answer_after_every_attempt_is_unavailable_and_audited(
+    app: HomecareApp, stand_in: SatusehatStandIn
+) -> None:
+    await seed(app)
+    stand_in.add_patient(NIK)
+    config = sat_config(app, stand_in, max_attempts=3)
+    stand_in.fail_next(3, status=502)
+    async with SatusehatClient(config.satusehat) as client:
+        with pytest.raises(SatusehatUnavailable, match="3 attempts"):
+            await satusehat.submit_period(app.db, config, client, DAY, DAY)
+    assert stand_in.requests == 3 and stand_in.accepted == []
+    assert await _audit_subjects(app) == [f"satusehat:{DAY}..{DAY}:failed:SatusehatUnavailable"]
+
+
+async def test_a_refused_bundle_is_not_resent(app: HomecareApp, stand_in: SatusehatStandIn) -> None:
+    await seed(app)
+    stand_in.add_patient(NIK)
+    # The stand-in knows another organisation: every Encounter is refused, with the reason.
+    config = sat_config(app, stand_in)
+    config = config.replace(satusehat=dataclasses.replace(config.satusehat, organization_id="999"))
+    async with SatusehatClient(config.satusehat) as client:
+        with pytest.raises(SatusehatRejected) as refused:
+            await satusehat.submit_period(app.db, config, client, DAY, DAY)
+        assert client.attempts == 3  # token, lookup, one bundle: not repeated
+    assert refused.value.status == 400
+    assert any("serviceProvider" in issue for issue in refused.value.issues)
+
+
+async def test_wrong_credentials_are_refused_at_sign_in(
+    app: HomecareApp, stand_in: SatusehatStandIn
+) -> None:
+    config = sat_config(app, stand_in)
+    wrong = dataclasses.replace(config.satusehat, client_secret="not-it")
+    async with SatusehatClient(wrong) as client:
+        with pytest.raises(SatusehatRejected, match="401"):
+            await client.patient_id(NIK)
+
+
+def test_the_stand_in_refuses_what_satusehat_would() -> None:
+    server = SatusehatStandIn()
+    ihs = server.add_patient(NIK)
+    good_encounter = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "identifier": [
+            {"system": "http://sys-ids.kemkes.go.id/encounter/100000001", "value": "K-1"}
+        ],
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HH"},
+        "subject": {"reference": f"Patient/{ihs}"},
+        "period": {"start": "2026-11-18T08:40:00+08:00"},
+        "statusHistory": [{"status": "finished", "period": {"start": "2026-11-18T09:20:00+08:00"}}],
+        "serviceProvider": {"reference": "Organization/100000001"},
+        "location": [{"location": {"reference": f"Location/{LOCATION}"}}],
+    }
+
+    def bundle(resource: dict[str, Any]) -> dict[str, Any]:
+        entry = {
+            "fullUrl": "urn:uuid:1",
+            "resource": resource,
+            "request": {"method": "POST", "url": "Encounter"},
+        }
+        return {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+
+    assert server.problems(bundle(good_encounter)) == []
+    for change, expected in [
+        ({"period": {"start": "2026-11-18T00:40:00Z"}}, "+08:00"),
+        ({"class": {"system": "x", "code": "AMB"}}, "HH"),
+        ({"statusHistory": []}, "statusHistory"),
+        ({"subject": {"reference": "Patient/P000"}}, "known Patient"),
+        ({"location": []}, "Location"),
+    ]:
+        found = server.problems(bundle({**good_encounter, **change}))
+        assert any(expected in p for p in found), (change, found)
+
+
+async def test_the_command_sends_a_period_and_says_what_was_left_out(
+    app: HomecareApp, stand_in: SatusehatStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from homecare.cli_satusehat import _submit
+
+    await seed(app)
+    stand_in.add_patient(NIK)
+    config = sat_config(app, stand_in)
+    assert await _submit(config, DAY, DAY + timedelta(days=1)) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 visit(s) sent") and "1 without NIK" in out
+    stand_in.fail_next(10, status=500)
+    assert await _submit(config, DAY, DAY) == 1
+    assert "did not take it after 4 attempts" in capsys.readouterr().err
+    off = config.replace(satusehat=dataclasses.replace(config.satusehat, enabled=False))
+    assert await _submit(off, DAY, DAY) == 2
