@@ -99,7 +99,7 @@ def entities_to_html(text: str, entities: Sequence[Mapping[str, Any]]) -> str:
     stack: list[tuple[int, int, str, str]] = []
     cuts = sorted({0, len(text), *(s[0] for s in spans), *(s[1] for s in spans)})
     pending = list(spans)
-    for here, upto in zip(cuts, cuts[1:] + [len(text)], strict=True):
+    for here, upto in zip(cuts, [*cuts[1:], len(text)], strict=True):
         # Close what ends here; anything opened inside it is closed and reopened.
         if any(span[1] <= here for span in stack):
             reopen = []
