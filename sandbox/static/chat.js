@@ -205,6 +205,23 @@ function shareLocation(latitude, longitude) {
   return act("location", { latitude, longitude });
 }
 
+// The command menu Telegram shows next to the text field (what setMyCommands gave this user).
+async function toggleMenu() {
+  const box = $("menu");
+  if (!box.hidden) { box.hidden = true; return; }
+  const { commands } = await call("GET", `/control/chats/${encodeURIComponent(me)}/commands`);
+  box.replaceChildren();
+  for (const command of commands) {
+    const b = el("button", { type: "button" },
+      el("strong", { textContent: "/" + command.command }),
+      el("span", { textContent: " " + command.description }));
+    b.addEventListener("click", () => { box.hidden = true; act("messages", { text: "/" + command.command }); });
+    box.append(b);
+  }
+  if (!commands.length) box.append(el("p", { textContent: "The bot has set no commands." }));
+  box.hidden = false;
+}
+
 async function showChat() {
   $("chat").hidden = false;
   const { user } = await call("POST", "/control/users", { name: me, language_code: language });
@@ -224,6 +241,7 @@ async function showChat() {
     $("text").value = "";
     act("messages", { text });
   });
+  $("menu-toggle").addEventListener("click", () => toggleMenu().catch(showError));
   $("attach-toggle").addEventListener("click", () => { $("attach").hidden = !$("attach").hidden; });
   $("send-contact").addEventListener("click", () => { $("attach").hidden = true; act("contact", {}); });
   $("send-location").addEventListener("click", () => openLocation(null));
