@@ -29,6 +29,7 @@ async def start_sandbox(config: Config) -> tuple[Any, Config]:
 async def seed(hc: HomecareApp, server: Any) -> None:
     from db.services.demo import DEMO_STAFF, seed_demo_staff
     from sandbox.client import SandboxClient
+    from sandbox.webchat import ChatPerson
 
     client = SandboxClient(server.url)
     try:
@@ -40,6 +41,12 @@ async def seed(hc: HomecareApp, server: Any) -> None:
         await client.close()
     async with hc.db.transaction() as session:
         await seed_demo_staff(session, hc.clinic_id, user_ids, hc.config.clinic.working_hours)
+    # Who the browser chat offers: two new families (one in English), then the staff.
+    server.webchat.people = [
+        ChatPerson("ani", "family member (new: consent, register, book)"),
+        ChatPerson("maya", "family member, English", "en"),
+        *(ChatPerson(s.login, f"{s.role}: {s.name}") for s in DEMO_STAFF),
+    ]
 
 
 def print_instructions(config: Config, server: Any) -> None:
@@ -59,7 +66,8 @@ def print_instructions(config: Config, server: Any) -> None:
 Demo running: {config.clinic.name} on a local Telegram sandbox at {server.url}
 (no token configured — see README "Use a real Telegram bot" to switch).
 
-Talk to the bot from another terminal:
+Web chat: {server.chat_url}  (in a browser: be a family member, a nurse or the head)
+Or talk to the bot from another terminal:
     .venv/bin/homecare chat --as ani          # any new name is a new patient or family member
     .venv/bin/homecare chat --as ani --language en
 Demo staff: {staff}

@@ -58,6 +58,7 @@ async def serve(args: argparse.Namespace) -> None:
     print(f"  bot API base_url:  {server.bot_api_base_url}", flush=True)
     print(f"  file base_url:     {server.bot_api_file_url}", flush=True)
     print(f"  control API:       {server.url}/control/  (see sandbox/README.md)", flush=True)
+    print(f"  browser chat:      {server.chat_url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -27,6 +27,7 @@ from sandbox.botapi import MAX_REQUEST_BODY, BotApi, BotIdentity
 from sandbox.control import ControlApi
 from sandbox.policy import Fault, FaultInjector, RateLimiter, RateLimits, Stats
 from sandbox.state import World
+from sandbox.webchat import WebChat
 
 __all__ = ["DEFAULT_TOKEN", "SandboxServer"]
 
@@ -77,6 +78,7 @@ class SandboxServer:
         self.control = ControlApi(
             self.world, self.botapi, self.limiter, self.faults, self.stats, self._reset_config
         )
+        self.webchat = WebChat(self.control)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -91,6 +93,7 @@ class SandboxServer:
                 web.route("*", "/bot{token}/{method}", self.botapi.handle),
                 web.get("/file/bot{token}/{path:.+}", self.botapi.handle_file),
                 *self.control.routes(),
+                *self.webchat.routes(),
             ]
         )
         return app
@@ -151,6 +154,11 @@ class SandboxServer:
         """Base URL, e.g. ``http://127.0.0.1:8081`` (the control API is under ``/control``)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def chat_url(self) -> str:
+        """The browser chat (:mod:`sandbox.webchat`)."""
+        return f"{self.url}/chat"
 
     @property
     def bot_api_base_url(self) -> str:
