@@ -62,13 +62,13 @@ class RunInfo:
     started_at: datetime
     finished_at: datetime | None
     error: str | None
+    solver_s: float | None  # the solver's own time, from the stored result
 
-    @property
-    def seconds(self) -> float | None:
-        """From queued to finished (the head's wait), when finished."""
-        if self.finished_at is None:
-            return None
-        return max(0.0, (self.finished_at - self.started_at).total_seconds())
+
+def _solver_s(run: PlanRun) -> float | None:
+    solver = (run.result or {}).get("solver")
+    value = solver.get("runtime_s") if isinstance(solver, dict) else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,9 @@ class PlanBusy(Exception):
 
 
 def _info(run: PlanRun) -> RunInfo:
-    return RunInfo(run.id, run.status, run.kind, run.started_at, run.finished_at, run.error)
+    return RunInfo(
+        run.id, run.status, run.kind, run.started_at, run.finished_at, run.error, _solver_s(run)
+    )
 
 
 def _first(name: str | None) -> str:

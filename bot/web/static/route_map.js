@@ -44,6 +44,20 @@
       L.polyline(line, { className: "route-line c" + route.colour, weight: 4, opacity: 0.85 }).addTo(map);
     }
   });
-  map.fitBounds(L.latLngBounds(all), { padding: [28, 28], maxZoom: 16 });
+  var bounds = L.latLngBounds(all);
+  function fit() {
+    map.fitBounds(bounds, { padding: [28, 28], maxZoom: 16 });
+  }
+  fit();
+  // Turning a phone changes the width: fit again. (A height change is the address bar showing
+  // or hiding while scrolling; refitting then would undo the nurse's own zoom.)
+  var width = box.clientWidth;
+  window.addEventListener("resize", function () {
+    if (box.clientWidth !== width) {
+      width = box.clientWidth;
+      map.invalidateSize();
+      fit();
+    }
+  });
   box.setAttribute("data-ready", String(all.length - 1));
 })();
