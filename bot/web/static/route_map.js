@@ -46,7 +46,7 @@
   });
   var bounds = L.latLngBounds(all);
   function fit() {
-    map.fitBounds(bounds, { padding: [28, 28], maxZoom: 16 });
+    map.fitBounds(bounds, { padding: [28, 28], maxZoom: 16, animate: false });
   }
   fit();
   // Turning a phone changes the width: fit again. (A height change is the address bar showing
