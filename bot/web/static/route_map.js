@@ -10,7 +10,7 @@
     return;
   }
   var data = JSON.parse(source.textContent);
-  var map = L.map(box, { scrollWheelZoom: false, tap: true });
+  var map = L.map(box, { scrollWheelZoom: false });
   if (data.tiles && data.tiles.url) {
     L.tileLayer(data.tiles.url, { maxZoom: 19, attribution: data.tiles.attribution }).addTo(map);
   } else {
