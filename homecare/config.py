@@ -165,6 +165,12 @@ class WebConfig:
     # GET /metrics answers only with "Authorization: Bearer <metrics_token>" when set (it holds
     # no personal data, but says how busy the clinic is). HOMECARE_METRICS_TOKEN overrides it.
     metrics_token: str = ""
+    # Map tiles for the route maps ({z}/{x}/{y}, optional {s}); its host is allowed in the pages'
+    # CSP. Empty: routes are drawn on a plain background (tests, the demo, no internet).
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )
 
 
 @dataclass(frozen=True)
@@ -362,6 +368,23 @@ def _check(cond: bool, key: str, problem: str) -> None:
         raise ConfigError(key, problem)
 
 
+_TILE_HOST = re.compile(r"^(\{s\}\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def tile_url_ok(url: str) -> bool:
+    """Empty, or http(s) with {z}/{x}/{y} and a plain host (it goes into the CSP header)."""
+    if not url:
+        return True
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    return (
+        scheme in ("https", "http")
+        and all(k in rest for k in ("{z}", "{x}", "{y}"))
+        and bool(_TILE_HOST.match(host))
+        and not any(c in url for c in " ;'\"")
+    )
+
+
 def _validate(cfg: Config) -> None:
     """Cross-field and semantic checks, each naming the key."""
     try:
@@ -376,6 +399,11 @@ def _validate(cfg: Config) -> None:
         not web.public_url or web.public_url.startswith(("http://", "https://")),
         "[web] public_url",
         'must start with "https://" (or "http://" on a test machine)',
+    )
+    _check(
+        tile_url_ok(web.tile_url),
+        "[web] tile_url",
+        'must be empty or an "https://" address with {z}, {x} and {y}',
     )
     _check(1 <= web.login_link_min <= 60, "[web] login_link_min", "must be 1..60 minutes")
     _check(web.session_idle_min >= 1, "[web] session_idle_min", "must be at least 1")

@@ -23,7 +23,9 @@ async def start_sandbox(config: Config) -> tuple[Any, Config]:
     telegram = dataclasses.replace(
         config.telegram, token=DEMO_TOKEN, base_url=server.bot_api_base_url
     )
-    return server, config.replace(telegram=telegram)
+    # The demo runs offline: route maps without tiles (numbered stops and lines only).
+    web = dataclasses.replace(config.web, tile_url="")
+    return server, config.replace(telegram=telegram, web=web)
 
 
 async def seed(hc: HomecareApp, server: Any) -> None:

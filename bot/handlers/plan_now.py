@@ -16,7 +16,8 @@ from bot.turn import HomecareContext, Turn
 from db.services import planning
 from db.services.booking import load_rules
 from db.types import utcnow
-from scheduler.booking import BookingRules, is_working_day, next_working_day
+from scheduler.booking import BookingRules, next_working_day
+from scheduler.plan_day import plan_day_refusal
 
 
 def _plan_day(turn: Turn, args: list[str], rules: BookingRules, today: date) -> date | Reply:
@@ -30,9 +31,10 @@ def _plan_day(turn: Turn, args: list[str], rules: BookingRules, today: date) -> 
         if parsed is None or len(args) > 1:
             return Reply(turn.tr("nurse.rencana_bad_date", text=" ".join(args)[:40]))
         day = parsed
-    if day < today:
+    refusal = plan_day_refusal(rules, today, day)
+    if refusal == "past":
         return Reply(turn.tr("nurse.rencana_past"))
-    if not is_working_day(rules, day):
+    if refusal == "closed":
         return Reply(turn.tr("nurse.rencana_closed", day=render.day_label(turn.tr, day)))
     return day
 

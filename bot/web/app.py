@@ -18,21 +18,41 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.web import auth, downloads, health, nurse_actions, pages, reassign, reports, staff
+from bot.web import (
+    auth,
+    downloads,
+    health,
+    nurse_actions,
+    pages,
+    planning,
+    reassign,
+    reports,
+    staff,
+)
 from bot.web.context import HERE, SignInNeeded, current_staff, page
+from bot.web.urls import tile_origin
 
 if TYPE_CHECKING:
     from bot.app import HomecareApp
 
-HEADERS = {
-    b"cache-control": b"no-store",
-    b"referrer-policy": b"no-referrer",
-    b"x-content-type-options": b"nosniff",
-    b"content-security-policy": (
-        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        b"frame-ancestors 'self' https://web.telegram.org"
-    ),
-}
+
+def headers_for(tile_url: str) -> dict[bytes, bytes]:
+    """Security headers; the map tiles' host (when configured) is the one image source added."""
+    tiles = tile_origin(tile_url)
+    img = "img-src 'self' data:" + (f" {tiles}" if tiles else "")
+    csp = (
+        f"default-src 'self'; {img}; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'self' https://web.telegram.org"
+    )
+    return {
+        b"cache-control": b"no-store",
+        b"referrer-policy": b"no-referrer",
+        b"x-content-type-options": b"nosniff",
+        b"content-security-policy": csp.encode("ascii"),
+    }
+
+
+HEADERS = headers_for("")
 # A form post is small; anything bigger is refused before it is read.
 MAX_BODY = 64 * 1024
 
@@ -40,8 +60,9 @@ MAX_BODY = 64 * 1024
 class Guard:
     """Security headers on every answer; oversized bodies refused with 413."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: dict[bytes, bytes] = HEADERS) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,8 +75,9 @@ class Guard:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k not in HEADERS]
-                message["headers"] = headers + list(HEADERS.items())
+                mine = self.headers
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in mine]
+                message["headers"] = headers + list(mine.items())
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -81,11 +103,15 @@ def create_web_app(hc: HomecareApp) -> Starlette:
         *reports.ROUTES,
         *reassign.ROUTES,
         *staff.ROUTES,
+        *planning.ROUTES,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(health.Measured, metrics=hc.metrics), Middleware(Guard)],
+        middleware=[
+            Middleware(health.Measured, metrics=hc.metrics),
+            Middleware(Guard, headers=headers_for(hc.config.web.tile_url)),
+        ],
         exception_handlers={SignInNeeded: _sign_in, HTTPException: _http_error},
     )
     app.state.hc = hc

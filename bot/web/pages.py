@@ -14,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.i18n import Translator
 from bot.render.route_map import MapPoint, directions_url, route_links
 from bot.web.context import hc_of, page, require_staff, today_of
+from bot.web.map_data import MapRoute, MapStop, map_data
 from bot.web.nurse_actions import actions_for
 from bot.web.reassign import choices as reassign_choices
 from db.models import Nurse
@@ -151,6 +153,14 @@ async def route_page(request: Request) -> Response:
     }
     # Status buttons only on today's page (the services refuse another day anyway).
     actions = {s.visit_id: actions_for(s.status) for s in day.stops}
+    tr = Translator(staff.account.language)
+    stops = [MapStop(s.seq, s.lat, s.lon, f"{s.seq}. {s.patient_first_name}") for s in day.stops]
+    route = map_data(
+        hc.config.web,
+        (day.clinic.lat, day.clinic.lon),
+        tr("console_plan.start"),
+        [MapRoute(staff.account.first_name or "", stops)],
+    )
     return page(
         request,
         "route.html",
@@ -159,6 +169,7 @@ async def route_page(request: Request) -> Response:
         links=links,
         stop_links=stop_links,
         actions=actions,
+        map=route if day.stops else None,
     )
 
 

@@ -21,3 +21,12 @@ def login_url(web: WebConfig, secret: str) -> str:
 
 def secure_cookies(web: WebConfig) -> bool:
     return base_url(web).startswith("https://")
+
+
+def tile_origin(tile_url: str) -> str | None:
+    """The CSP source that lets pages load the configured map tiles ({s} → any subdomain)."""
+    if not tile_url:
+        return None
+    scheme, _, rest = tile_url.partition("://")
+    host = rest.split("/", 1)[0].replace("{s}.", "*.")
+    return f"{scheme}://{host}"

@@ -57,7 +57,8 @@ def config(make_config: Any, sandbox: Any) -> Config:
     return cfg.replace(
         delivery=fast,
         planner=dataclasses.replace(cfg.planner, time_limit_s=0.5),
-        web=dataclasses.replace(cfg.web, enabled=True, port=0),
+        # Offline: no map tiles; the route maps must draw without them.
+        web=dataclasses.replace(cfg.web, enabled=True, port=0, tile_url=""),
     )
 
 
