@@ -17,13 +17,17 @@ from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+# WEEKDAYS and tile_url_ok are imported from here too (where they were first).
+from homecare.config_checks import WEEKDAYS as WEEKDAYS
+from homecare.config_checks import Bad, parse_time, validate
+from homecare.config_checks import tile_url_ok as tile_url_ok
 from homecare.errors import ConfigError
+
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LANGUAGES = ("id", "en")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -289,58 +293,42 @@ class Config:
 # --- loading -------------------------------------------------------------------------------------
 
 
-class _Bad(Exception):
-    """A value problem; the loader adds file and key."""
-
-
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-def _parse_time(value: Any) -> time:
-    if isinstance(value, time):
-        return value
-    if not isinstance(value, str) or not _HHMM.match(value):
-        raise _Bad(f'"{value}" is not a time of day "HH:MM"')
-    hh, mm = value.split(":")
-    return time(int(hh), int(mm))
-
-
 def _convert(value: Any, hint: Any) -> Any:
     origin = get_origin(hint)
     if hint is bool:
         if not isinstance(value, bool):
-            raise _Bad(f"{value!r} is not true or false")
+            raise Bad(f"{value!r} is not true or false")
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _Bad(f"{value!r} is not a whole number")
+            raise Bad(f"{value!r} is not a whole number")
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Bad(f"{value!r} is not a number")
+            raise Bad(f"{value!r} is not a number")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise _Bad(f"{value!r} is not text")
+            raise Bad(f"{value!r} is not text")
         return value
     if hint is time:
-        return _parse_time(value)
+        return parse_time(value)
     if origin is tuple:
         args = get_args(hint)
         if not isinstance(value, list):
-            raise _Bad(f"{value!r} is not a list")
+            raise Bad(f"{value!r} is not a list")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_convert(v, args[0]) for v in value)
         if len(value) != len(args):
-            raise _Bad(f"needs exactly {len(args)} values")
+            raise Bad(f"needs exactly {len(args)} values")
         return tuple(_convert(v, a) for v, a in zip(value, args, strict=True))
     if origin in (types.UnionType,):
-        raise _Bad("unsupported")
+        raise Bad("unsupported")
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
-            raise _Bad(f"{value!r} is not a table")
+            raise Bad(f"{value!r} is not a table")
         return _build(hint, value, prefix="")
-    raise _Bad(f"unsupported setting type {hint}")
+    raise Bad(f"unsupported setting type {hint}")
 
 
 def _build(cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
@@ -352,7 +340,7 @@ def _build(cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
             raise ConfigError(f"{prefix}{key}", "is not a known setting")
         try:
             kwargs[key] = _convert(value, hints[key])
-        except _Bad as exc:
+        except Bad as exc:
             raise ConfigError(f"{prefix}{key}", str(exc)) from None
         except ConfigError as exc:
             raise ConfigError(f"{prefix}{key}.{exc.key}", exc.problem) from None
@@ -361,149 +349,6 @@ def _build(cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
     except TypeError as exc:  # a required field is missing
         missing = re.findall(r"'(\w+)'", str(exc))
         raise ConfigError(f"{prefix}{missing[0] if missing else '?'}", "is required") from None
-
-
-def _check(cond: bool, key: str, problem: str) -> None:
-    if not cond:
-        raise ConfigError(key, problem)
-
-
-_TILE_HOST = re.compile(r"^(\{s\}\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
-
-
-def tile_url_ok(url: str) -> bool:
-    """Empty, or http(s) with {z}/{x}/{y} and a plain host (it goes into the CSP header)."""
-    if not url:
-        return True
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0]
-    return (
-        scheme in ("https", "http")
-        and all(k in rest for k in ("{z}", "{x}", "{y}"))
-        and bool(_TILE_HOST.match(host))
-        and not any(c in url for c in " ;'\"")
-    )
-
-
-def _validate(cfg: Config) -> None:
-    """Cross-field and semantic checks, each naming the key."""
-    try:
-        ZoneInfo(cfg.clinic.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            "[clinic] timezone", f'"{cfg.clinic.timezone}" is not a known time zone'
-        ) from None
-    web = cfg.web
-    _check(0 <= web.port <= 65535, "[web] port", "must be 0..65535")
-    _check(
-        not web.public_url or web.public_url.startswith(("http://", "https://")),
-        "[web] public_url",
-        'must start with "https://" (or "http://" on a test machine)',
-    )
-    _check(
-        tile_url_ok(web.tile_url),
-        "[web] tile_url",
-        'must be empty or an "https://" address with {z}, {x} and {y}',
-    )
-    _check(1 <= web.login_link_min <= 60, "[web] login_link_min", "must be 1..60 minutes")
-    _check(web.session_idle_min >= 1, "[web] session_idle_min", "must be at least 1")
-    sat = cfg.satusehat
-    if sat.enabled:
-        # The client secret may come from the environment after this check: asked for at use.
-        for key in ("base_url", "client_id", "organization_id", "location_id"):
-            _check(bool(getattr(sat, key)), f"[satusehat] {key}", "is needed when enabled")
-    _check(1 <= sat.max_attempts <= 10, "[satusehat] max_attempts", "must be 1..10")
-    _check(web.session_max_hours >= 1, "[web] session_max_hours", "must be at least 1")
-    _check(
-        cfg.privacy.raw_retention_hours >= 1,
-        "[privacy] raw_retention_hours",
-        "must be at least 1 (updates must be handled before their content is erased)",
-    )
-    _check(
-        cfg.telegram.mode in ("polling",),
-        "[telegram] mode",
-        f'"{cfg.telegram.mode}" is not supported (use "polling")',
-    )
-    _check(
-        cfg.telegram.base_url.startswith(("http://", "https://")),
-        "[telegram] base_url",
-        f'"{cfg.telegram.base_url}" is not an http(s) URL',
-    )
-    _check(
-        not cfg.telegram.token or re.fullmatch(r"\d+:[\w-]{20,}", cfg.telegram.token) is not None,
-        "[telegram] token",
-        "does not look like a BotFather token (digits:letters)",
-    )
-    _check(
-        cfg.database.url.split(":", 1)[0] in ("sqlite+aiosqlite", "postgresql+asyncpg"),
-        "[database] url",
-        "must start with sqlite+aiosqlite:// or postgresql+asyncpg://",
-    )
-    c = cfg.clinic
-    _check(-90 <= c.location.lat <= 90, "[clinic] location.lat", "must be between -90 and 90")
-    _check(-180 <= c.location.lon <= 180, "[clinic] location.lon", "must be between -180 and 180")
-    _check(c.service_radius_km > 0, "[clinic] service_radius_km", "must be above 0")
-    _check(len(c.service_area) > 0, "[clinic] service_area", "must list at least one kelurahan")
-    for d in c.working_days:
-        _check(d in WEEKDAYS, "[clinic] working_days", f'"{d}" is not one of {", ".join(WEEKDAYS)}')
-    _check(
-        c.working_hours[0] < c.working_hours[1],
-        "[clinic] working_hours",
-        "end must be after start",
-    )
-    s = cfg.schedule
-    _check(len(s.windows) > 0, "[schedule] windows", "must list at least one window")
-    for w in s.windows:
-        m = re.fullmatch(r"(\d\d:\d\d)-(\d\d:\d\d)", w)
-        _check(m is not None, "[schedule] windows", f'"{w}" is not "HH:MM-HH:MM"')
-        assert m is not None
-        try:
-            a, b = _parse_time(m.group(1)), _parse_time(m.group(2))
-        except _Bad as exc:
-            raise ConfigError("[schedule] windows", str(exc)) from None
-        _check(a < b, "[schedule] windows", f'"{w}" ends before it starts')
-    _check(1 <= s.horizon_days <= 60, "[schedule] horizon_days", "must be between 1 and 60")
-    _check(s.cancel_cutoff_hours >= 0, "[schedule] cancel_cutoff_hours", "must not be negative")
-    _check(s.conversation_idle_min >= 1, "[schedule] conversation_idle_min", "must be at least 1")
-    for d in s.closures:
-        _check(
-            re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) is not None,
-            "[schedule] closures",
-            f'"{d}" is not a date "YYYY-MM-DD"',
-        )
-    p = cfg.planner
-    _check(p.time_limit_s > 0, "[planner] time_limit_s", "must be positive")
-    _check(p.speed_kmh > 0, "[planner] speed_kmh", "must be positive")
-    _check(p.road_factor >= 1.0, "[planner] road_factor", "must be at least 1.0")
-    _check(0 <= p.travel_allowance < 1, "[planner] travel_allowance", "must be in [0, 1)")
-    codes = [sv.code for sv in cfg.services]
-    _check(len(codes) == len(set(codes)), "[[services]] code", "codes must be unique")
-    for sv in cfg.services:
-        _check(sv.duration_min > 0, f"[[services]] {sv.code}.duration_min", "must be positive")
-    dv = cfg.delivery
-    _check(0 < dv.global_rate_per_s <= 30, "[delivery] global_rate_per_s", "must be in (0, 30]")
-    _check(dv.global_burst >= 1, "[delivery] global_burst", "must be at least 1")
-    _check(dv.per_chat_interval_s > 0, "[delivery] per_chat_interval_s", "must be positive")
-    _check(dv.per_chat_burst >= 1, "[delivery] per_chat_burst", "must be at least 1")
-    _check(1 <= dv.concurrency <= 14, "[delivery] concurrency", "must be between 1 and 14")
-    _check(dv.max_attempts >= 1, "[delivery] max_attempts", "must be at least 1")
-    _check(dv.backoff_cap_s >= 1, "[delivery] backoff_cap_s", "must be at least 1")
-    _check(
-        5 <= dv.digest_every_min <= 24 * 60,
-        "[delivery] digest_every_min",
-        "must be between 5 and 1440",
-    )
-    _check(
-        all(m > 0 for m in dv.nurse_before_visit_min)
-        and len(set(dv.nurse_before_visit_min)) == len(dv.nurse_before_visit_min),
-        "[delivery] nurse_before_visit_min",
-        "must be distinct positive minutes",
-    )
-    _check(
-        cfg.logging.level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
-        "[logging] level",
-        f'"{cfg.logging.level}" is not DEBUG, INFO, WARNING or ERROR',
-    )
 
 
 _SECTIONS: dict[str, type] = {
@@ -564,7 +409,7 @@ def config_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> C
             else:
                 raise ConfigError(f"[{key}]", "is not a known section")
         cfg = Config(**kwargs, source=source)
-        _validate(cfg)
+        validate(cfg)
     except ConfigError as exc:
         raise exc.with_source(source) from None
     return cfg
@@ -582,7 +427,7 @@ def apply_environment(cfg: Config, environ: Mapping[str, str]) -> Config:
     if metrics_token := environ.get("HOMECARE_METRICS_TOKEN"):
         cfg = cfg.replace(web=dataclasses.replace(cfg.web, metrics_token=metrics_token))
     try:
-        _validate(cfg)
+        validate(cfg)
     except ConfigError as exc:
         raise exc.with_source("environment") from None
     return cfg
