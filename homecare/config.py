@@ -25,7 +25,6 @@ from homecare.config_checks import Bad, parse_time, validate
 from homecare.config_checks import tile_url_ok as tile_url_ok
 from homecare.errors import ConfigError
 
-
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LANGUAGES = ("id", "en")
 
