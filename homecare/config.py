@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from homecare.config_telegram import DEFAULT_ALLOWED_UPDATES, check_telegram
 from homecare.errors import ConfigError
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
@@ -37,7 +38,12 @@ class TelegramConfig:
     # Empty token: `homecare run` starts the demo (sandbox + bot + demo clinic).
     token: str = ""
     base_url: str = TELEGRAM_BASE_URL
+    # "polling" (getUpdates) or "webhook" (Telegram posts to `webhook_url`, served by [web]).
     mode: str = "polling"
+    webhook_url: str = ""
+    # Telegram sends it in every webhook request; anything without it is refused.
+    secret_token: str = ""
+    allowed_updates: tuple[str, ...] = DEFAULT_ALLOWED_UPDATES
     poll_timeout_s: int = 25
     # Seconds a bot-initiated message may wait before a send is tried again.
     request_timeout_s: float = 20.0
@@ -337,8 +343,9 @@ def _check(cond: bool, key: str, problem: str) -> None:
         raise ConfigError(key, problem)
 
 
-def _validate(cfg: Config) -> None:
-    """Cross-field and semantic checks, each naming the key."""
+def _validate(cfg: Config, complete: bool = True) -> None:
+    """Cross-field and semantic checks, each naming the key. `complete=False`: secrets may
+    still come from the environment, so their absence is not an error yet."""
     try:
         ZoneInfo(cfg.clinic.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -360,11 +367,7 @@ def _validate(cfg: Config) -> None:
         "[privacy] raw_retention_hours",
         "must be at least 1 (updates must be handled before their content is erased)",
     )
-    _check(
-        cfg.telegram.mode in ("polling",),
-        "[telegram] mode",
-        f'"{cfg.telegram.mode}" is not supported (use "polling")',
-    )
+    check_telegram(cfg.telegram, cfg.web, complete=complete)
     _check(
         cfg.telegram.base_url.startswith(("http://", "https://")),
         "[telegram] base_url",
@@ -483,8 +486,11 @@ _LIST_SECTIONS: dict[str, tuple[type, Callable[[dict[str, Any]], dict[str, Any]]
 }
 
 
-def config_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Config:
-    """Build a Config from parsed TOML (or a dict in tests); raises ConfigError with the source."""
+def config_from_mapping(
+    data: Mapping[str, Any], source: str = "<mapping>", *, complete: bool = True
+) -> Config:
+    """Build a Config from parsed TOML (or a dict in tests); raises ConfigError with the source.
+    `complete=False` when the environment is still to be applied (see `_validate`)."""
     try:
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
@@ -504,23 +510,38 @@ def config_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> C
             else:
                 raise ConfigError(f"[{key}]", "is not a known section")
         cfg = Config(**kwargs, source=source)
-        _validate(cfg)
+        _validate(cfg, complete)
     except ConfigError as exc:
         raise exc.with_source(source) from None
     return cfg
 
 
 def apply_environment(cfg: Config, environ: Mapping[str, str]) -> Config:
-    """HOMECARE_TELEGRAM_TOKEN and HOMECARE_DATABASE_URL override the file (keeps secrets out)."""
+    """HOMECARE_TELEGRAM_TOKEN, HOMECARE_TELEGRAM_SECRET_TOKEN and HOMECARE_DATABASE_URL
+    override the file (keeps secrets out)."""
     if token := environ.get("HOMECARE_TELEGRAM_TOKEN"):
         cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, token=token))
+    if secret := environ.get("HOMECARE_TELEGRAM_SECRET_TOKEN"):
+        cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, secret_token=secret))
     if url := environ.get("HOMECARE_DATABASE_URL"):
         cfg = cfg.replace(database=dataclasses.replace(cfg.database, url=url))
+    from_env = {
+        key
+        for key, name in _ENV_KEYS.items()
+        if environ.get(name)  # a problem with a value the environment gave is its problem
+    }
     try:
         _validate(cfg)
     except ConfigError as exc:
-        raise exc.with_source("environment") from None
+        raise exc.with_source("environment" if exc.key in from_env else cfg.source) from None
     return cfg
+
+
+_ENV_KEYS = {
+    "[telegram] token": "HOMECARE_TELEGRAM_TOKEN",
+    "[telegram] secret_token": "HOMECARE_TELEGRAM_SECRET_TOKEN",
+    "[database] url": "HOMECARE_DATABASE_URL",
+}
 
 
 def load_config(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Config:
@@ -536,7 +557,7 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] | None = Non
             raise ConfigError("", "file not found").with_source(str(p)) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("", f"is not valid TOML ({exc})").with_source(p.name) from None
-        cfg = config_from_mapping(data, source=p.name)
+        cfg = config_from_mapping(data, source=p.name, complete=False)
     return apply_environment(cfg, environ)
 
 
