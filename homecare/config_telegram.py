@@ -123,7 +123,7 @@ def _check_url(url: str) -> None:
     _check(
         parts.path.startswith(WEBHOOK_PREFIX) and len(parts.path) > len(WEBHOOK_PREFIX),
         key,
-        f'its path must start with "{WEBHOOK_PREFIX}" and name the hook, '
+        f'path must start with "{WEBHOOK_PREFIX}" and name the hook, '
         f'e.g. "https://host{WEBHOOK_PREFIX}puskesmas"',
     )
     _check(not parts.query and not parts.fragment, key, "must have no query or fragment")

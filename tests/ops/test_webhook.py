@@ -208,7 +208,8 @@ async def test_a_duplicate_update_is_answered_200_and_handled_once(
     assert "/minta_kunjungan" in reply.plain_text
     await ani.expect_no_message(0.5)
     async with app.db.read() as s:
-        rows = list(await s.scalars(select(InboxUpdate).where(InboxUpdate.update_id == 900_000_004)))
+        where = InboxUpdate.update_id == 900_000_004
+        rows = list(await s.scalars(select(InboxUpdate).where(where)))
         replies = await s.scalar(
             select(func.count())
             .select_from(OutboxMessage)
