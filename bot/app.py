@@ -88,14 +88,22 @@ class HomecareApp:
         await self.prepare()
         await self.application.initialize()
         await self.relay.recover()
+        webhook = self.config.telegram.mode == "webhook"
         self._tasks = [
             asyncio.create_task(self.intake.work_forever(), name="intake-worker"),
-            asyncio.create_task(self.intake.poll_forever(), name="intake-poller"),
             asyncio.create_task(self.relay.run_forever(), name="outbox-relay"),
         ]
+        if not webhook:
+            self._tasks.append(
+                asyncio.create_task(self.intake.poll_forever(), name="intake-poller")
+            )
         await self.jobs.start()
         if self.config.web.enabled:
             await self._start_web()
+        if webhook:  # after the server listens, so Telegram's first post finds the route
+            self._tasks.append(
+                asyncio.create_task(self.intake.set_webhook(), name="intake-set-webhook")
+            )
         log.info("homecare bot running for %s", self.config.clinic.name)
 
     def workers(self) -> dict[str, bool]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.i18n import normalise_language
 from bot.metrics import update_kind
@@ -28,6 +28,7 @@ from bot.turn import CURRENT_TURN, Turn
 from db.models import InboxUpdate
 from db.services.accounts import TelegramIdentity, touch_account
 from db.types import utcnow
+from homecare.config_telegram import DEFAULT_ALLOWED_UPDATES
 
 if TYPE_CHECKING:
     from bot.ports import Homecare
@@ -35,7 +36,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = list(DEFAULT_ALLOWED_UPDATES)  # [telegram] allowed_updates' default
+# One webhook request at a time: updates then arrive in update_id order, as a poll's batch
+# does, so a person's quick taps are handled in the order they made them; one commit per
+# update is milliseconds, far below a clinic's rate of updates.
+WEBHOOK_MAX_CONNECTIONS = 1
 
 
 class HandlerFailed(Exception):
@@ -60,17 +65,28 @@ class Intake:
 
     async def poll_forever(self) -> None:
         bot = self.hc.application.bot
-        await bot.delete_webhook(drop_pending_updates=False)
+        telegram = self.hc.config.telegram
+        # Telegram refuses getUpdates while a webhook is set (409): remove one left from an
+        # earlier webhook-mode run; its undelivered updates stay and come by polling.
+        await self._until_done(
+            "deleteWebhook", lambda: bot.delete_webhook(drop_pending_updates=False)
+        )
         delay = 1.0
         while not self._stopping.is_set():
             try:
                 updates = await bot.get_updates(
                     offset=self.offset,
-                    timeout=self.hc.config.telegram.poll_timeout_s,
-                    allowed_updates=ALLOWED_UPDATES,
-                    read_timeout=self.hc.config.telegram.poll_timeout_s + 10,
+                    timeout=telegram.poll_timeout_s,
+                    allowed_updates=list(telegram.allowed_updates),
+                    read_timeout=telegram.poll_timeout_s + 10,
                 )
                 delay = 1.0
+            except Conflict as exc:
+                # Another process polls this token, or set a webhook meanwhile: say so, retry.
+                log.error("getUpdates refused (%s); is another bot running with this token?", exc)
+                await self._sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
             except RetryAfter as exc:
                 await self._sleep(
                     float(
@@ -91,6 +107,37 @@ class Intake:
             # Only now may Telegram forget them: the next getUpdates carries this offset.
             self.offset = updates[-1].update_id + 1
             self._wake.set()
+
+    async def set_webhook(self) -> None:
+        """Webhook mode: tell Telegram where to post (retried until it answers; not polling)."""
+        telegram = self.hc.config.telegram
+        bot = self.hc.application.bot
+        await self._until_done(
+            "setWebhook",
+            lambda: bot.set_webhook(
+                url=telegram.webhook_url,
+                secret_token=telegram.secret_token,
+                allowed_updates=list(telegram.allowed_updates),
+                max_connections=WEBHOOK_MAX_CONNECTIONS,
+                # Updates that came while the bot was down are still wanted.
+                drop_pending_updates=False,
+            ),
+        )
+        log.info("webhook set; Telegram posts updates to the console's server")
+
+    async def _until_done(self, what: str, call: Callable[[], Awaitable[Any]]) -> None:
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                await call()
+                return
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                await self._sleep(float(wait if isinstance(wait, int) else wait.total_seconds()))
+            except TelegramError as exc:  # network, 5xx, or a refusal worth reading in the log
+                log.warning("%s failed (%s); retrying in %.0f s", what, exc, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def store(self, payloads: Sequence[dict[str, Any]], source: str = "polling") -> None:
         db = self.hc.db

@@ -86,7 +86,8 @@ async def _schema_is_current(db: object) -> bool:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
-    setup_logging(config.logging.level, secrets=[config.telegram.token])
+    telegram = config.telegram
+    setup_logging(config.logging.level, secrets=[telegram.token, telegram.secret_token])
     return asyncio.run(_run(config))
 
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from homecare.config_checks import WEEKDAYS as WEEKDAYS
 from homecare.config_checks import Bad, parse_time, validate
 from homecare.config_checks import tile_url_ok as tile_url_ok
+from homecare.config_telegram import DEFAULT_ALLOWED_UPDATES
 from homecare.errors import ConfigError
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
@@ -40,7 +41,12 @@ class TelegramConfig:
     # Empty token: `homecare run` starts the demo (sandbox + bot + demo clinic).
     token: str = ""
     base_url: str = TELEGRAM_BASE_URL
+    # "polling" (getUpdates) or "webhook" (Telegram posts to `webhook_url`, served by [web]).
     mode: str = "polling"
+    webhook_url: str = ""
+    # Telegram sends it in every webhook request; anything without it is refused.
+    secret_token: str = ""
+    allowed_updates: tuple[str, ...] = DEFAULT_ALLOWED_UPDATES
     poll_timeout_s: int = 25
     # Seconds a bot-initiated message may wait before a send is tried again.
     request_timeout_s: float = 20.0
@@ -387,8 +393,11 @@ _LIST_SECTIONS: dict[str, tuple[type, Callable[[dict[str, Any]], dict[str, Any]]
 }
 
 
-def config_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> Config:
-    """Build a Config from parsed TOML (or a dict in tests); raises ConfigError with the source."""
+def config_from_mapping(
+    data: Mapping[str, Any], source: str = "<mapping>", *, complete: bool = True
+) -> Config:
+    """Build a Config from parsed TOML (or a dict in tests); raises ConfigError with the source.
+    `complete=False` when the environment is still to be applied (see `config_checks.validate`)."""
     try:
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
@@ -408,28 +417,45 @@ def config_from_mapping(data: Mapping[str, Any], source: str = "<mapping>") -> C
             else:
                 raise ConfigError(f"[{key}]", "is not a known section")
         cfg = Config(**kwargs, source=source)
-        validate(cfg)
+        validate(cfg, complete)
     except ConfigError as exc:
         raise exc.with_source(source) from None
     return cfg
 
 
 def apply_environment(cfg: Config, environ: Mapping[str, str]) -> Config:
-    """HOMECARE_TELEGRAM_TOKEN, HOMECARE_DATABASE_URL and HOMECARE_METRICS_TOKEN override the
-    file (keeps secrets out)."""
+    """HOMECARE_TELEGRAM_TOKEN, HOMECARE_TELEGRAM_SECRET_TOKEN, HOMECARE_DATABASE_URL,
+    HOMECARE_METRICS_TOKEN and HOMECARE_SATUSEHAT_CLIENT_SECRET override the file (keeps secrets
+    out)."""
     if token := environ.get("HOMECARE_TELEGRAM_TOKEN"):
         cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, token=token))
+    if secret := environ.get("HOMECARE_TELEGRAM_SECRET_TOKEN"):
+        cfg = cfg.replace(telegram=dataclasses.replace(cfg.telegram, secret_token=secret))
     if url := environ.get("HOMECARE_DATABASE_URL"):
         cfg = cfg.replace(database=dataclasses.replace(cfg.database, url=url))
     if secret := environ.get("HOMECARE_SATUSEHAT_CLIENT_SECRET"):
         cfg = cfg.replace(satusehat=dataclasses.replace(cfg.satusehat, client_secret=secret))
     if metrics_token := environ.get("HOMECARE_METRICS_TOKEN"):
         cfg = cfg.replace(web=dataclasses.replace(cfg.web, metrics_token=metrics_token))
+    from_env = {
+        key
+        for key, name in _ENV_KEYS.items()
+        if environ.get(name)  # a problem with a value the environment gave is its problem
+    }
     try:
         validate(cfg)
     except ConfigError as exc:
-        raise exc.with_source("environment") from None
+        raise exc.with_source("environment" if exc.key in from_env else cfg.source) from None
     return cfg
+
+
+_ENV_KEYS = {
+    "[telegram] token": "HOMECARE_TELEGRAM_TOKEN",
+    "[telegram] secret_token": "HOMECARE_TELEGRAM_SECRET_TOKEN",
+    "[database] url": "HOMECARE_DATABASE_URL",
+    "[web] metrics_token": "HOMECARE_METRICS_TOKEN",
+    "[satusehat] client_secret": "HOMECARE_SATUSEHAT_CLIENT_SECRET",
+}
 
 
 def load_config(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Config:
@@ -445,7 +471,7 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] | None = Non
             raise ConfigError("", "file not found").with_source(str(p)) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("", f"is not valid TOML ({exc})").with_source(p.name) from None
-        cfg = config_from_mapping(data, source=p.name)
+        cfg = config_from_mapping(data, source=p.name, complete=False)
     return apply_environment(cfg, environ)
 
 

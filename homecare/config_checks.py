@@ -8,6 +8,7 @@ from datetime import time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from homecare.config_telegram import check_telegram
 from homecare.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -54,8 +55,9 @@ def tile_url_ok(url: str) -> bool:
     )
 
 
-def validate(cfg: Config) -> None:
-    """Cross-field and semantic checks, each naming the key."""
+def validate(cfg: Config, complete: bool = True) -> None:
+    """Cross-field and semantic checks, each naming the key. `complete=False`: secrets may
+    still come from the environment, so their absence is not an error yet."""
     try:
         ZoneInfo(cfg.clinic.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -88,11 +90,7 @@ def validate(cfg: Config) -> None:
         "[privacy] raw_retention_hours",
         "must be at least 1 (updates must be handled before their content is erased)",
     )
-    _check(
-        cfg.telegram.mode in ("polling",),
-        "[telegram] mode",
-        f'"{cfg.telegram.mode}" is not supported (use "polling")',
-    )
+    check_telegram(cfg.telegram, cfg.web, complete=complete)
     _check(
         cfg.telegram.base_url.startswith(("http://", "https://")),
         "[telegram] base_url",

@@ -34,6 +34,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bot-username", default="homecare_sandbox_bot")
     parser.add_argument("--rate-limits", action="store_true", help="enable Telegram flood limits")
     parser.add_argument("--seed", type=int, default=0, help="seed of fault injection")
+    parser.add_argument(
+        "--webhook-backoff",
+        type=float,
+        default=1.0,
+        help="seconds before a failed webhook delivery is retried (doubles up to 60)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -46,6 +52,7 @@ async def serve(args: argparse.Namespace) -> None:
         limits=RateLimits(enabled=True) if args.rate_limits else None,
         seed=args.seed,
         bot_username=args.bot_username,
+        webhook_backoff_s=args.webhook_backoff,
     )
     await server.start()
     print(f"Telegram sandbox listening on {server.url}", flush=True)

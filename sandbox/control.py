@@ -109,6 +109,7 @@ class ControlApi(ControlCore):
         return {
             "user": self.botapi.bot_user(),
             "webhook_url": self.world.webhook_url,
+            "webhook_delivered": self.world.webhook.delivered,
             "allowed_updates": sorted(self.world.allowed_updates),
             "pending_updates": len(self.world.updates),
             "dropped_updates": self.world.dropped_updates,

@@ -28,6 +28,7 @@ from sandbox.control import ControlApi
 from sandbox.policy import Fault, FaultInjector, RateLimiter, RateLimits, Stats
 from sandbox.state import World
 from sandbox.webchat import WebChat
+from sandbox.webhook import WebhookPusher
 
 __all__ = ["DEFAULT_TOKEN", "SandboxServer"]
 
@@ -42,6 +43,8 @@ class SandboxServer:
     any well-formed token. ``limits``/``faults``: initial rate limits and fault rules (also the
     state ``POST /control/reset`` returns to). ``seed`` seeds fault injection. ``clock`` is the
     monotonic clock of the rate limiter (inject a fake one to refill buckets without sleeping).
+    ``webhook_*``: the retry backoff (first wait, cap) and request timeout of webhook delivery
+    (``sandbox/webhook.py``); tests shorten them.
     """
 
     def __init__(
@@ -56,6 +59,9 @@ class SandboxServer:
         bot_username: str = "homecare_sandbox_bot",
         bot_first_name: str = "Homecare (sandbox)",
         clock: Callable[[], float] = time.monotonic,
+        webhook_backoff_s: float = 1.0,
+        webhook_backoff_cap_s: float = 60.0,
+        webhook_timeout_s: float = 60.0,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -79,6 +85,13 @@ class SandboxServer:
             self.world, self.botapi, self.limiter, self.faults, self.stats, self._reset_config
         )
         self.webchat = WebChat(self.control)
+        self.webhook = WebhookPusher(
+            self.world,
+            self.stats,
+            backoff_s=webhook_backoff_s,
+            backoff_cap_s=webhook_backoff_cap_s,
+            timeout_s=webhook_timeout_s,
+        )
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -120,6 +133,7 @@ class SandboxServer:
             raise
         self._runner = runner
         self._port = int(runner.addresses[0][1])
+        await self.webhook.start()
 
     async def stop(self) -> None:
         """Stop serving; wakes all long polls, waits and stalls first. Idempotent."""
@@ -127,6 +141,7 @@ class SandboxServer:
         if runner is None:
             return
         self.world.notifier.close()
+        await self.webhook.stop()
         await runner.cleanup()
 
     async def __aenter__(self) -> SandboxServer:

@@ -37,6 +37,7 @@ __all__ = [
     "StoredFile",
     "StoredMessage",
     "UserRecord",
+    "WebhookState",
     "World",
 ]
 
@@ -441,6 +442,21 @@ class CallbackQueryRecord:
     answer: dict[str, Any] | None = None
 
 
+@dataclass
+class WebhookState:
+    """What setWebhook set, and how delivery to it goes (getWebhookInfo reads it)."""
+
+    url: str = ""
+    secret_token: str = ""
+    max_connections: int = 40
+    # Bumped by every setWebhook/deleteWebhook: a delivery waiting out its backoff tries again
+    # at once, as Telegram does after setWebhook.
+    generation: int = 0
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+    delivered: int = 0
+
+
 class World:
     """All simulated Telegram state of one sandbox server."""
 
@@ -468,8 +484,12 @@ class World:
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.callback_answers: list[dict[str, Any]] = []
         self.bot_profile: dict[str, dict[str, str]] = {}
-        self.webhook_url = ""
+        self.webhook = WebhookState()
         self.notifier.notify()
+
+    @property
+    def webhook_url(self) -> str:
+        return self.webhook.url
 
     # -- users ----------------------------------------------------------------------------
 
@@ -495,6 +515,10 @@ class World:
         self.updates.append({"update_id": update_id, kind: payload})
         self.notifier.notify()
         return update_id
+
+    def forget_update(self, update_id: int) -> None:
+        """A webhook delivery succeeded: Telegram keeps it no longer."""
+        self.updates = [u for u in self.updates if u["update_id"] != update_id]
 
     def confirm_updates(self, offset: int) -> None:
         """Apply getUpdates' ``offset``: earlier updates are forgotten forever."""

@@ -7,6 +7,7 @@ Referer (a login link's secret is in its query).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -28,9 +29,11 @@ from bot.web import (
     reassign,
     reports,
     staff,
+    webhook,
 )
 from bot.web.context import HERE, SignInNeeded, current_staff, page
 from bot.web.urls import tile_origin
+from homecare.config_telegram import webhook_path
 
 if TYPE_CHECKING:
     from bot.app import HomecareApp
@@ -58,18 +61,26 @@ MAX_BODY = 64 * 1024
 
 
 class Guard:
-    """Security headers on every answer; oversized bodies refused with 413."""
+    """Security headers on every answer; oversized bodies refused with 413. `limits`: a larger
+    cap for some paths (Telegram's webhook: an update may be bigger than a form)."""
 
-    def __init__(self, app: ASGIApp, headers: dict[bytes, bytes] = HEADERS) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        headers: dict[bytes, bytes] = HEADERS,
+        limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.headers = headers
+        self.limits = dict(limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > MAX_BODY:
+        limit = self.limits.get(scope["path"], MAX_BODY)
+        if not length.isdigit() or int(length) > limit:
             await Response("request too large", status_code=413)(scope, receive, send)
             return
 
@@ -106,11 +117,16 @@ def create_web_app(hc: HomecareApp) -> Starlette:
         *planning.ROUTES,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+    limits: dict[str, int] = {}
+    telegram = hc.config.telegram
+    if telegram.mode == "webhook":
+        routes[:0] = webhook.routes(telegram.webhook_url)
+        limits[webhook_path(telegram.webhook_url)] = webhook.MAX_UPDATE_BODY
     app = Starlette(
         routes=routes,
         middleware=[
             Middleware(health.Measured, metrics=hc.metrics),
-            Middleware(Guard, headers=headers_for(hc.config.web.tile_url)),
+            Middleware(Guard, headers=headers_for(hc.config.web.tile_url), limits=limits),
         ],
         exception_handlers={SignInNeeded: _sign_in, HTTPException: _http_error},
     )

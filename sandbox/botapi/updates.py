@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from sandbox.botapi.core import ApiCore
 from sandbox.botapi.protocol import CONFLICT_POLL, QUERY_INVALID, ApiError, Call, Poll, bad_request
 from sandbox.state import DEFAULT_ALLOWED_UPDATES
+
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _webhook_url_ok(url: str) -> bool:
+    """HTTPS as Telegram demands; plain HTTP only to loopback (the sandbox has no TLS)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
 
 
 class UpdateMethods(ApiCore):
@@ -62,26 +78,53 @@ class UpdateMethods(ApiCore):
         return world.updates[:limit]
 
     async def set_webhook(self, call: Call) -> Any:
-        url = call.params.get_str("url") or ""
-        if url and not url.lower().startswith("https://"):
+        params, hook = call.params, self.world.webhook
+        url = params.get_str("url") or ""
+        if url and not _webhook_url_ok(url):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self.world.webhook_url = url
-        if call.params.get_bool("drop_pending_updates"):
+        secret = params.get_str("secret_token")
+        if secret is not None and not _SECRET.fullmatch(secret):
+            raise bad_request("secret token contains unallowed characters")
+        connections = params.get_int("max_connections", "wrong parameter max_connections")
+        allowed = params.get_json("allowed_updates", "can't parse allowed updates")
+        if allowed is not None:
+            if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+                raise bad_request("can't parse allowed updates")
+            self.world.allowed_updates = frozenset(allowed) or DEFAULT_ALLOWED_UPDATES
+        if url != hook.url:
+            hook.last_error_date = hook.last_error_message = None
+        hook.url = url
+        hook.secret_token = secret or ""
+        # Telegram's range; out-of-range values are clamped.
+        hook.max_connections = min(100, max(1, connections or 40))
+        hook.generation += 1
+        if params.get_bool("drop_pending_updates"):
             self.world.updates.clear()
+        self.world.notifier.notify()
         return True
 
     async def delete_webhook(self, call: Call) -> Any:
-        self.world.webhook_url = ""
+        hook = self.world.webhook
+        hook.url = hook.secret_token = ""
+        hook.last_error_date = hook.last_error_message = None
+        hook.generation += 1
         if call.params.get_bool("drop_pending_updates"):
             self.world.updates.clear()
+        self.world.notifier.notify()
         return True
 
     async def get_webhook_info(self, call: Call) -> Any:
+        hook = self.world.webhook
         info: dict[str, Any] = {
-            "url": self.world.webhook_url,
+            "url": hook.url,
             "has_custom_certificate": False,
             "pending_update_count": len(self.world.updates),
         }
+        if hook.url:
+            info["max_connections"] = hook.max_connections
+        if hook.last_error_date is not None:
+            info["last_error_date"] = hook.last_error_date
+            info["last_error_message"] = hook.last_error_message
         if self.world.allowed_updates != DEFAULT_ALLOWED_UPDATES:
             info["allowed_updates"] = sorted(self.world.allowed_updates)
         return info

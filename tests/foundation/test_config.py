@@ -103,3 +103,99 @@ def test_invalid_toml_is_reported(tmp_path: Path) -> None:
     path.write_text("[clinic\n")
     with pytest.raises(ConfigError, match=r"^config.toml: is not valid TOML"):
         load_config(path, environ={})
+
+
+# --- [telegram] webhook mode ---------------------------------------------------------------
+
+HOOK = "https://homecare.example/telegram/kassi"
+
+
+@pytest.mark.parametrize(
+    ("telegram", "web", "message"),
+    [
+        (
+            {"mode": "push"},
+            {},
+            'x.toml: [telegram] mode "push" is not supported (use "polling" or "webhook")',
+        ),
+        (
+            {"mode": "webhook", "secret_token": "abc"},
+            {},
+            'x.toml: [telegram] webhook_url is required in webhook mode (e.g. "https://host/telegram/<path>")',
+        ),
+        (
+            {"mode": "webhook", "webhook_url": HOOK},
+            {},
+            "x.toml: [telegram] secret_token is required in webhook mode "
+            "(or HOMECARE_TELEGRAM_SECRET_TOKEN)",
+        ),
+        (
+            {"mode": "webhook", "webhook_url": HOOK, "secret_token": "abc"},
+            {"enabled": False},
+            "x.toml: [web] enabled must be true in webhook mode "
+            "(the webhook is served by the console's server)",
+        ),
+        (
+            {"secret_token": "has space"},
+            {},
+            "x.toml: [telegram] secret_token must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -",
+        ),
+        (
+            {"secret_token": "x" * 257},
+            {},
+            "x.toml: [telegram] secret_token must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -",
+        ),
+        (
+            {"webhook_url": "http://homecare.example/telegram/kassi"},
+            {},
+            'x.toml: [telegram] webhook_url must start with "https://" (Telegram posts only over '
+            'HTTPS; "http://127.0.0.1" is allowed for the sandbox)',
+        ),
+        (
+            {"webhook_url": "https://homecare.example/hook"},
+            {},
+            'x.toml: [telegram] webhook_url path must start with "/telegram/" and name the '
+            'hook, e.g. "https://host/telegram/puskesmas"',
+        ),
+        (
+            {"webhook_url": HOOK + "?x=1"},
+            {},
+            "x.toml: [telegram] webhook_url must have no query or fragment",
+        ),
+        (
+            {"allowed_updates": ["mesage"]},
+            {},
+            'x.toml: [telegram] allowed_updates "mesage" is not a Telegram update type',
+        ),
+        (
+            {"allowed_updates": []},
+            {},
+            "x.toml: [telegram] allowed_updates must list at least one update type",
+        ),
+    ],
+)
+def test_webhook_settings_are_checked(
+    telegram: dict[str, object], web: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_mapping({"telegram": telegram, "web": web}, source="x.toml")
+    assert str(err.value) == message
+
+
+def test_webhook_mode_takes_its_secret_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[telegram]\nmode = "webhook"\nwebhook_url = "{HOOK}"\n')
+    cfg = load_config(path, environ={"HOMECARE_TELEGRAM_SECRET_TOKEN": "from-env_1"})
+    assert cfg.telegram.mode == "webhook" and cfg.telegram.secret_token == "from-env_1"
+    assert cfg.telegram.allowed_updates == (
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    )
+    with pytest.raises(ConfigError) as err:  # missing in both: the file is named
+        load_config(path, environ={})
+    assert str(err.value).startswith("config.toml: [telegram] secret_token is required")
+    with pytest.raises(ConfigError) as err:  # a bad value from the environment: it is named
+        load_config(path, environ={"HOMECARE_TELEGRAM_SECRET_TOKEN": "bad secret"})
+    assert str(err.value).startswith("environment: [telegram] secret_token must be")
