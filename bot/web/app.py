@@ -18,7 +18,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.web import auth, downloads, nurse_actions, pages, reassign, reports, staff
+from bot.web import auth, downloads, nurse_actions, pages, reassign, reports, staff, staff_leave
 from bot.web.context import HERE, SignInNeeded, current_staff, page
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ def create_web_app(hc: HomecareApp) -> Starlette:
         *nurse_actions.ROUTES,
         *reports.ROUTES,
         *reassign.ROUTES,
+        *staff_leave.ROUTES,  # before /staf/{nurse_id}/{what}
         *staff.ROUTES,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
