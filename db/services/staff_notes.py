@@ -32,7 +32,7 @@ def leave_days(first: date, last: date, kind: str, today: date) -> list[date]:
     return days
 
 
-async def _tell(
+async def _tell_nurse(
     session: AsyncSession,
     notes: Notes | None,
     clinic_id: int,
@@ -81,7 +81,9 @@ async def record_leave(
     ]
     params = {"first": first, "last": last, "kind": kind, "outcome": "approved"}
     key = f"leave:{nurse_id}:{first}:{last}:{int(now.timestamp())}"
-    await _tell(session, notes, clinic_id, changes[0].account, "staff.leave_note", params, key)
+    await _tell_nurse(
+        session, notes, clinic_id, changes[0].account, "staff.leave_note", params, key
+    )
     return changes
 
 
@@ -100,7 +102,7 @@ async def decide_leave(
     outcome = "approved" if approve else ("removed" if change.was_approved else "refused")
     params = {"first": change.day, "last": change.day, "kind": change.kind, "outcome": outcome}
     key = f"leave:{leave_id}:{outcome}:{int(now.timestamp())}"
-    await _tell(session, notes, clinic_id, change.account, "staff.leave_note", params, key)
+    await _tell_nurse(session, notes, clinic_id, change.account, "staff.leave_note", params, key)
     return change
 
 
@@ -120,9 +122,11 @@ async def set_active(
     if account is None:
         return change
     key = f"active:{nurse_id}:{int(active)}:{int(now.timestamp())}"
-    await _tell(session, notes, clinic_id, account, "staff.active_note", {"active": active}, key)
+    await _tell_nurse(
+        session, notes, clinic_id, account, "staff.active_note", {"active": active}, key
+    )
     roles = sorted(roles_of(account, clinic_id))
-    await _tell(
+    await _tell_nurse(
         session,
         notes,
         clinic_id,
