@@ -20,14 +20,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.callbacks import BadCallback, decode, decode_int
 from bot.handlers.buttons import head_visit, one_of, press, record_press
 from bot.i18n import LANGUAGES, Translator
-from bot.menus import commands_payload, queue_chat_menu
+from bot.menus import queue_chat_menu
 from bot.messages import Reply
 from bot.render import head as render
 from bot.render.common import plain
 from bot.turn import HomecareContext, Turn
 from db.models import Account, Invite, Nurse, Visit
 from db.services import access, audit, board, invites, reassign_notes, staff, visit_log
-from db.services.accounts import roles_of
 from db.services.patients import Notes
 from db.types import utcnow
 
@@ -79,18 +78,6 @@ async def notify(
         return
     reply: Reply = reply_for(Translator(account.language))
     await turn.send(account.chat_id, reply, kind=kind, account_id=account.id)
-
-
-async def refresh_menu_of(turn: Turn, account: Account) -> None:
-    """Another person's roles changed: set their chat's command menu again."""
-    if account.deleted_at is not None:
-        return
-    roles = roles_of(account, turn.clinic_id)
-    payload: dict[str, Any] = {
-        "commands": commands_payload(roles, account.language),
-        "scope": {"type": "chat", "chat_id": account.chat_id},
-    }
-    await turn.call("setMyCommands", payload, chat_id=account.chat_id, kind="menu")
 
 
 async def nurse_names(turn: Turn) -> dict[int, str]:

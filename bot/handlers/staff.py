@@ -1,13 +1,13 @@
 """/staf — the head manages nurses: skills, daily cap, active or not, leave.
 
 All in one message edited in place: the list, a nurse's card, the leave pickers. Every change is
-audited by the service; the nurse concerned is told (and her menu refreshed when her role goes).
+audited by the service; the nurse concerned is told (and her menu refreshed when her role goes)
+through the intents `db.services.staff_notes` queues, the same calls as the web console's.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from html import escape
 from typing import Any
 
 from telegram import Update
@@ -15,15 +15,20 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import BadCallback, decode_int
 from bot.handlers.buttons import head_nurse, press, record_press
-from bot.handlers.head import callback, edit, notify, refresh_menu_of, today
-from bot.i18n import Translator
+from bot.handlers.head import callback, edit, today
 from bot.messages import Reply
 from bot.render import head as render
 from bot.turn import HomecareContext, Turn
-from db.services import staff
+from db.services import staff, staff_notes
+from db.services.patients import Notes
 from db.types import utcnow
 
 LEAVE_DAYS_AHEAD = 14
+
+
+def _notes(turn: Turn) -> Notes:
+    """The intents the services queue count as this update's (the relay sends them soon)."""
+    return Notes(turn.update_id, turn.outbox_ids)
 
 
 def _offered(turn: Turn) -> list[str]:
@@ -152,20 +157,20 @@ async def active_set(update: Update, context: HomecareContext) -> None:
     nurse_id, active = pressed.args
     now = utcnow()
     try:
-        change = await staff.set_active(
-            turn.session, turn.clinic_id, nurse_id, active, turn.require_account(), now, today(turn)
+        # The note to her and her menu reset are intents the service queues.
+        change = await staff_notes.set_active(
+            turn.session,
+            turn.clinic_id,
+            nurse_id,
+            active,
+            turn.require_account(),
+            now,
+            today(turn),
+            _notes(turn),
         )
     except staff.StaffError as exc:
         await _refuse(turn, update, exc)
         return
-    if change.account is not None:
-        key = "head.nurse_note_activated" if active else "head.nurse_note_deactivated"
-
-        def note(tr: Translator) -> Reply:
-            return Reply(tr(key, clinic=escape(turn.config.clinic.name)))
-
-        await notify(turn, change.account, note)
-        await refresh_menu_of(turn, change.account)
     answer = turn.tr("head.saved")
     if not active and change.open_visits:
         answer = turn.tr("head.nurse_open_visits", count=change.open_visits)
@@ -210,20 +215,6 @@ async def leave_day(update: Update, context: HomecareContext) -> None:
     turn.answer(query.id)
 
 
-def _leave_note(change: staff.LeaveChange) -> Any:
-    def note(tr: Translator) -> Reply:
-        key = "head.leave_note_approved" if change.approved else "head.leave_note_refused"
-        return Reply(
-            tr(
-                key,
-                day=render.day_label(tr, change.day),
-                kind=tr(f"head.leave_kind.{change.kind}"),
-            )
-        )
-
-    return note
-
-
 def _leave_answer(turn: Turn, change: staff.LeaveChange) -> str:
     if change.approved and change.visits_that_day:
         return turn.tr("head.leave_visits_warning", count=change.visits_that_day)
@@ -238,20 +229,21 @@ async def leave_record(update: Update, context: HomecareContext) -> None:
     nurse_id, day, kind = pressed.args
     now = utcnow()
     try:
-        change = await staff.record_leave(
+        [change] = await staff_notes.record_leave(
             turn.session,
             turn.clinic_id,
             nurse_id,
+            day,
             day,
             kind,
             turn.require_account(),
             now,
             today(turn, now),
+            _notes(turn),
         )
     except staff.StaffError as exc:
         await _refuse(turn, update, exc)
         return
-    await notify(turn, change.account, _leave_note(change))
     await _show_card(turn, update, nurse_id, _leave_answer(turn, change))
 
 
@@ -261,14 +253,21 @@ async def _decide(update: Update, context: HomecareContext, prefix: str, approve
     if pressed is None:
         return
     leave_id = pressed.args
+    now = utcnow()
     try:
-        change = await staff.decide_leave(
-            turn.session, turn.clinic_id, leave_id, approve, turn.require_account(), utcnow()
+        change = await staff_notes.decide_leave(
+            turn.session,
+            turn.clinic_id,
+            leave_id,
+            approve,
+            turn.require_account(),
+            now,
+            today(turn, now),
+            _notes(turn),
         )
     except staff.StaffError as exc:
         await _refuse(turn, update, exc)
         return
-    await notify(turn, change.account, _leave_note(change))
     await _show_card(turn, update, change.nurse.id, _leave_answer(turn, change))
 
 

@@ -29,6 +29,7 @@ from bot.web import (
     reassign,
     reports,
     staff,
+    staff_leave,
     webhook,
 )
 from bot.web.context import HERE, SignInNeeded, current_staff, page
@@ -113,6 +114,7 @@ def create_web_app(hc: HomecareApp) -> Starlette:
         *nurse_actions.ROUTES,
         *reports.ROUTES,
         *reassign.ROUTES,
+        *staff_leave.ROUTES,  # before /staf/{nurse_id}/{what}
         *staff.ROUTES,
         *planning.ROUTES,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -60,6 +60,9 @@ def log_filter(request: Request, today: date, kelurahan: tuple[str, ...]) -> Log
         return "console.web.bad_date"
     if end < start or (end - start).days > visit_log.MAX_RANGE_DAYS:
         return "console.web.bad_range"
+    text = (q.get("q") or "").strip() or None
+    if text is not None and len(text) > visit_log.MAX_TEXT:
+        return "staffweb.search_too_long"
     status = q.get("status") or None
     kel = q.get("kelurahan") or None
     if (status is not None and status not in STATUSES) or (
@@ -73,6 +76,7 @@ def log_filter(request: Request, today: date, kelurahan: tuple[str, ...]) -> Log
         status=status,
         kelurahan=kel,
         service_type=q.get("layanan") or None,
+        text=text,
     )
 
 

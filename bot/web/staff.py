@@ -1,10 +1,12 @@
-"""GET /staf: the clinic's nurses (skills, daily cap, today's visits, leave waiting); POST forms
+"""GET /staf: the clinic's nurses (skills, daily cap, today's visits, upcoming leave); POST forms
 change a skill or the cap with the same service calls as the bot's /staf (audited there).
 
-Deactivating a nurse stays in the bot for now: it also resets her Telegram command menu.
+Leave and (de)activation are in bot/web/staff_leave.py.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
@@ -15,6 +17,7 @@ from starlette.routing import Route
 from bot.i18n import Translator
 from bot.render.head.common import skill_word
 from bot.web.context import check_csrf, hc_of, page, redirect, require_staff, today_of
+from bot.web.staff_leave import NOT_OURS
 from db.services import staff as staff_service
 from db.types import utcnow
 
@@ -22,15 +25,31 @@ from db.types import utcnow
 async def staff_page(request: Request) -> Response:
     head = await require_staff(request, head=True)
     hc = hc_of(request)
+    today = today_of(request, utcnow())
     async with hc.db.read() as session:
-        nurses = await staff_service.list_nurses(
-            session, head.clinic_id, today_of(request, utcnow())
-        )
+        nurses = await staff_service.list_nurses(session, head.clinic_id, today)
+        leave = {
+            n.nurse_id: await staff_service.leave_of(session, n.nurse_id, today) for n in nurses
+        }
     tr = Translator(head.account.language)
     offered = staff_service.skills_offered(hc.config.services)
     skills = [(s, Markup(skill_word(tr, s))) for s in offered]
-    saved = request.query_params.get("ok") == "1"
-    return page(request, "staff.html", head, nurses=nurses, skills=skills, saved=saved)
+    q = request.query_params
+    saved = q.get("ok") == "1"
+    open_visits = int(q["buka"]) if q.get("buka", "").isdigit() and len(q["buka"]) < 5 else 0
+    return page(
+        request,
+        "staff.html",
+        head,
+        nurses=nurses,
+        skills=skills,
+        saved=saved,
+        open_visits=open_visits,
+        leave=leave,
+        kinds=staff_service.LEAVE_KINDS,
+        today=today,
+        last_day=today + timedelta(days=staff_service.LEAVE_DAYS_AHEAD),
+    )
 
 
 async def change(request: Request) -> Response:
@@ -63,6 +82,8 @@ async def change(request: Request) -> Response:
                     session, head.clinic_id, int(raw), delta, head.account, now
                 )
     except staff_service.StaffError as exc:
+        if exc.code in NOT_OURS:
+            raise HTTPException(403) from None
         tr = Translator(head.account.language)
         return page(
             request, "refused.html", head, status_code=409, text=tr(f"head.staff_error.{exc.code}")

@@ -195,6 +195,21 @@ async def sign_out(session: AsyncSession, session_id: int, now: datetime) -> Non
     )
 
 
+async def end_sessions(
+    session: AsyncSession, account_id: int, clinic_id: int, now: datetime
+) -> None:
+    """The account stopped being staff in the clinic: its open sessions there end."""
+    await session.execute(
+        update(ConsoleSession)
+        .where(
+            ConsoleSession.account_id == account_id,
+            ConsoleSession.clinic_id == clinic_id,
+            ConsoleSession.ended_at.is_(None),
+        )
+        .values(ended_at=now)
+    )
+
+
 async def forget_account(session: AsyncSession, account_id: int) -> None:
     """Deletion of an account: its links and sessions go (they would let nobody in anyway)."""
     await session.execute(delete(ConsoleSession).where(ConsoleSession.account_id == account_id))
@@ -206,6 +221,7 @@ __all__ = [
     "create_login_link",
     "csrf_ok",
     "csrf_token",
+    "end_sessions",
     "forget_account",
     "open_for_telegram_user",
     "redeem",

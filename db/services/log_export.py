@@ -1,9 +1,10 @@
 """Download exactly what the visit log shows: the log's filter (dates, nurse, status, kelurahan,
-service) applied to the export tables, audited like every export."""
+service, search text) applied to the export tables, audited like every export."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -33,6 +34,9 @@ async def filtered(
     return dataclasses.replace(data, tables=tables, niks=niks)
 
 
+SUBJECT_MAX = 120  # AuditEntry.subject's length
+
+
 def subject(f: LogFilter, fmt: str) -> str:
     """The audit subject: the range, the format and which filters were on (ids, not names)."""
     parts = [f"export:{f.start.isoformat()}..{f.end.isoformat()}:{fmt}:web"]
@@ -44,7 +48,13 @@ def subject(f: LogFilter, fmt: str) -> str:
     ):
         if value is not None:
             parts.append(f"{key}={value}")
-    return ";".join(parts)[:120]
+    if f.text:
+        # The search text in full when it fits the subject column, else its digest (an
+        # auditor holding the text can still match it); never cut.
+        fits = ";".join([*parts, f"q={f.text}"])
+        digest = hashlib.sha256(f.text.encode()).hexdigest()[:16]
+        parts.append(f"q={f.text}" if len(fits) <= SUBJECT_MAX else f"q#sha256:{digest}")
+    return ";".join(parts)[:SUBJECT_MAX]
 
 
 async def record(

@@ -26,10 +26,11 @@ from db.models import (
     RouteStop,
     Visit,
 )
-from db.services import access, audit
+from db.services import access, audit, console_auth
 
 MIN_CAP, MAX_CAP = 1, 20
 LEAVE_KINDS = ("leave", "sick", "training")
+LEAVE_DAYS_AHEAD = 60
 REASSIGNABLE = frozenset({"scheduled", "confirmed"})
 OPEN_ASSIGNED = ("scheduled", "confirmed", "on_the_way", "arrived")
 
@@ -217,6 +218,10 @@ async def set_active(
     what = "activated" if active else "deactivated"
     await _record(session, clinic_id, head, audit.NURSE_CHANGED, f"nurse:{nurse.id}:{what}", now)
     await session.flush()
+    if account is not None and not console_auth.staff_roles(account, clinic_id):
+        # No staff role left here: her console sessions end now (a later reactivation must
+        # not bring an old browser session back).
+        await console_auth.end_sessions(session, account.id, clinic_id, now)
     return ActiveChange(nurse, account, open_visits)
 
 
@@ -249,6 +254,8 @@ class LeaveChange:
     kind: str
     approved: bool
     visits_that_day: int
+    # Refusing leave that was approved already takes it back ("removed", not "refused").
+    was_approved: bool = False
 
 
 async def _leave_change(
@@ -267,7 +274,7 @@ async def _leave_change(
         )
         or 0
     )
-    return LeaveChange(nurse, account, leave.day, leave.kind, approved, visits)
+    return LeaveChange(nurse, account, leave.day, leave.kind, approved, visits, leave.approved)
 
 
 async def _clinic_leave(session: AsyncSession, clinic_id: int, leave_id: int) -> NurseLeave:
@@ -288,9 +295,13 @@ async def decide_leave(
     approve: bool,
     head: Account,
     now: datetime,
+    today: date | None = None,
 ) -> LeaveChange:
-    """Approve declared leave, or refuse it (the row is removed: the nurse works that day)."""
+    """Approve declared leave, or refuse it (the row is removed: the nurse works that day).
+    With `today`, a day already past is left as it was (leave_day_range)."""
     leave = await _clinic_leave(session, clinic_id, leave_id)
+    if today is not None and leave.day < today:
+        raise StaffError("leave_day_range")
     nurse = await _nurse(session, clinic_id, leave.nurse_id)
     change = await _leave_change(session, nurse, leave, approve)
     if approve:
@@ -298,10 +309,20 @@ async def decide_leave(
     else:
         await session.execute(delete(NurseLeave).where(NurseLeave.id == leave.id))
     what = "leave_approved" if approve else "leave_refused"
+    if not approve and change.was_approved:
+        what = "leave_removed"
     await _record(session, clinic_id, head, audit.NURSE_CHANGED, f"nurse:{nurse.id}:{what}", now)
     await session.flush()
     await _replan_day(session, clinic_id, change.day, now, f"nurse {nurse.id} {what}")
     return change
+
+
+def check_leave(day: date, kind: str, today: date) -> None:
+    """The rule for leave a head records: a known kind, today up to LEAVE_DAYS_AHEAD ahead."""
+    if kind not in LEAVE_KINDS:
+        raise StaffError("unknown_leave_kind")
+    if day < today or day > today + timedelta(days=LEAVE_DAYS_AHEAD):
+        raise StaffError("leave_day_range")
 
 
 async def record_leave(
@@ -315,10 +336,7 @@ async def record_leave(
     today: date,
 ) -> LeaveChange:
     """Leave a head records (approved at once); an existing row that day is overwritten."""
-    if kind not in LEAVE_KINDS:
-        raise StaffError("unknown_leave_kind")
-    if day < today or day > today + timedelta(days=60):
-        raise StaffError("leave_day_range")
+    check_leave(day, kind, today)
     nurse = await _nurse(session, clinic_id, nurse_id)
     leave = await session.scalar(
         select(NurseLeave).where(NurseLeave.nurse_id == nurse.id, NurseLeave.day == day)

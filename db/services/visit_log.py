@@ -12,14 +12,16 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Account, Feedback, Nurse, Patient, Visit, VisitSeries, VisitStatusChange
 from db.services import access, audit
+from scheduler.booking import parse_request_code
 
 PAGE_SIZE = 8
 MAX_RANGE_DAYS = 366
+MAX_TEXT = 100
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class LogFilter:
     status: str | None = None
     kelurahan: str | None = None
     service_type: str | None = None
+    # Free text: the visit code, the patient's name, address, kelurahan, landmark, the notes.
+    text: str | None = None
 
     def with_(self, **changes: Any) -> LogFilter:
         return replace(self, **changes)
@@ -67,7 +71,50 @@ def conditions(clinic_id: int, f: LogFilter) -> list[Any]:
         cond.append(Patient.kelurahan == f.kelurahan)
     if f.service_type is not None:
         cond.append(Visit.service_type == f.service_type)
+    if f.text:
+        cond.append(text_condition(f.text))
     return cond
+
+
+# "!" rather than a backslash: the same ESCAPE literal reads alike on PostgreSQL and SQLite.
+LIKE_ESCAPE = "!"
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for LIKE ... ESCAPE '!': the person's own %, _ and ! match only themselves."""
+    e = LIKE_ESCAPE
+    escaped = text.replace(e, e + e).replace("%", e + "%").replace("_", e + "_")
+    return f"%{escaped}%"
+
+
+def text_condition(text: str) -> Any:
+    """Case-insensitive containment in the visit's code and notes and the patient's name and
+    address (ILIKE on PostgreSQL, lower() LIKE on SQLite). A typed code ("xwz-2gh") also
+    finds its visit exactly. An erased patient's name and address are no longer searched."""
+
+    def has(column: Any, value: str) -> Any:
+        return column.ilike(like_pattern(value), escape=LIKE_ESCAPE)
+
+    terms: list[Any] = [
+        has(Visit.nurse_note, text),
+        has(Patient.kelurahan, text),
+        and_(
+            Patient.deleted_at.is_(None),
+            or_(
+                has(Patient.full_name, text),
+                has(Patient.address, text),
+                has(Patient.landmark, text),
+            ),
+        ),
+    ]
+    # Codes are stored without their separator ("XWZ2GH", shown "XWZ-2GH").
+    bare = "".join(c for c in text if c not in " -")
+    if bare:
+        terms.append(has(Visit.code, bare))
+    canonical = parse_request_code(text)
+    if canonical is not None:
+        terms.append(Visit.code == canonical)
+    return or_(*terms)
 
 
 async def search(session: AsyncSession, clinic_id: int, f: LogFilter, page: int = 0) -> LogPage:

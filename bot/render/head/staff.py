@@ -189,3 +189,25 @@ def reassign_note_family(tr: Translator, p: Mapping[str, Any]) -> Reply:
             nurse=escape(p["nurse_first_name"]),
         )
     )
+
+
+LEAVE_NOTE_KEYS = {
+    "approved": "head.leave_note_approved",
+    "refused": "head.leave_note_refused",
+    "removed": "staffweb.leave_note_removed",
+}
+
+
+def leave_note(tr: Translator, first: date, last: date, kind: str, outcome: str) -> Reply:
+    """What the nurse hears of leave a head recorded, approved, refused or took back."""
+    kind_word = tr(f"head.leave_kind.{kind}")
+    if first != last:
+        return Reply(
+            tr(
+                "staffweb.leave_note_span",
+                first=day_label(tr, first),
+                last=day_label(tr, last),
+                kind=kind_word,
+            )
+        )
+    return Reply(tr(LEAVE_NOTE_KEYS[outcome], day=day_label(tr, first), kind=kind_word))
