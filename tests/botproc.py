@@ -6,8 +6,13 @@ import asyncio
 import os
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
+
+from db.models import OutboxMessage
 from tests.support import TEST_TOKEN
 
 
@@ -69,3 +74,24 @@ class BotProcess:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
         return await asyncio.wait_for(self.proc.wait(), grace_s)
+
+
+async def repeated_replies(db: Any, users: Any) -> int:
+    """Check every person got every reply queued for them, at most twice each (a repeat only
+    where a kill hit between send and mark); returns how many replies came twice."""
+    repeats = 0
+    for u in users:
+        received = Counter(m.text for m in await u.messages())
+        async with db.read() as s:
+            queued = Counter(
+                p["text"]
+                for p in await s.scalars(
+                    select(OutboxMessage.payload).where(
+                        OutboxMessage.chat_id == u.id, OutboxMessage.method == "sendMessage"
+                    )
+                )
+            )
+        for text, n in queued.items():
+            assert n <= received[text] <= 2 * n, (u.name, text, n, received[text])
+        repeats += sum(received.values()) - sum(queued.values())
+    return repeats

@@ -21,7 +21,7 @@ from db import migrate
 from db.models import InboxUpdate, OutboxMessage
 from db.session import Database
 from sandbox.server import SandboxServer
-from tests.botproc import BotProcess, write_config
+from tests.botproc import BotProcess, repeated_replies, write_config
 from tests.ops.webhook_support import SECRET, free_port, webhook_url
 
 USERS = 30
@@ -136,20 +136,6 @@ async def test_sigkill_in_webhook_mode_loses_nothing_and_repeats_nothing(
         assert len(counts) == 1 and counts != {0}, (command, counts)
     assert "getUpdates" not in sandbox.snapshot_stats()["methods"]
 
-    repeats = 0
-    for u in users:
-        received = Counter(m.text for m in await u.messages())
-        async with db.read() as s:
-            queued = Counter(
-                p["text"]
-                for p in await s.scalars(
-                    select(OutboxMessage.payload).where(
-                        OutboxMessage.chat_id == u.id, OutboxMessage.method == "sendMessage"
-                    )
-                )
-            )
-        for reply, n in queued.items():
-            assert n <= received[reply] <= 2 * n, (u.name, reply, n, received[reply])
-        repeats += sum(received.values()) - sum(queued.values())
+    repeats = await repeated_replies(db, users)
     print(f"kills while working: {kills_while_working}/{KILLS}, repeated replies: {repeats}")
     assert repeats <= KILLS, f"{repeats} repeated replies for {KILLS} kills"
