@@ -140,10 +140,11 @@ def nurse_unconfirmed(
     day: date,
     window: tuple[time, time],
     phone: str | None,
+    asked: bool = True,
 ) -> Reply:
     return Reply(
         tr(
-            "delivery.reminder.nurse_unconfirmed",
+            "delivery.reminder.nurse_unconfirmed" if asked else "delivery.reminder.nurse_unasked",
             day=day_text(tr, day),
             window=window_text(window),
             patient=escape(patient),

@@ -68,6 +68,7 @@ def _nurse_unconfirmed(ctx: RenderContext, p: Mapping[str, Any]) -> Reply:
         day=p["day"],
         window=_window(p),
         phone=p["phone"],
+        asked=p.get("asked", True),  # rows queued before the flag existed said "not answered"
     )
 
 

@@ -263,6 +263,7 @@ class _Context:
     # Prefetched for the deadline rows (a batch holds the write lock: no query per row).
     nurse_accounts: dict[int, Account] = field(default_factory=dict)  # nurse id → account
     open_tasks: set[int] = field(default_factory=set)  # visits with an open "unconfirmed" task
+    asked: set[int] = field(default_factory=set)  # visits whose evening question was sent
 
 
 async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: int = 500) -> Fired:
@@ -495,6 +496,17 @@ async def _deadline_recipients(
             )
         )
     )
+    # A visit planned after the deadline was never asked; the nurse's note must not say the family
+    # "did not answer".
+    ctx.asked = set(
+        await session.scalars(
+            select(Reminder.visit_id).where(
+                Reminder.kind == ReminderKind.EVENING_BEFORE_CONFIRM.value,
+                Reminder.status == ReminderState.SENT.value,
+                Reminder.visit_id.in_({v.id for v in visits if v.nurse_id in ctx.nurse_accounts}),
+            )
+        )
+    )
     return [
         (v, ctx.nurse_accounts[v.nurse_id])
         for v in visits
@@ -546,6 +558,7 @@ def _deadline(
             "day": visit.day,
             "window": [visit.window_start, visit.window_end],
             "phone": patient.phone,
+            "asked": visit.id in ctx.asked,
         },
         kind="nurse_unconfirmed",
         clinic_id=visit.clinic_id,

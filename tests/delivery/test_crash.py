@@ -1,4 +1,5 @@
-"""Crashes around a send: every message arrives at least once and at most twice, none is lost.
+"""Crashes around a send: every message arrives at least once, none is lost, and each extra copy
+is owed to one send whose outcome a crash left unknown (at most twice for a single crash).
 
 In-process, at exact points (the relay's test hook blocks there, then the app is torn down
 without recording anything, as a kill would leave it): between the commit and the send, and
@@ -188,9 +189,13 @@ async def test_sigkill_during_a_batch_loses_no_message_and_duplicates_at_most_on
     rows = await outbox_rows(db)
     by_text = {r.payload["text"]: r for r in rows if r.payload.get("text") in texts}
     assert set(seen) >= set(texts), "a message was lost"
-    assert all(1 <= seen[t] <= 2 for t in texts), Counter(seen[t] for t in texts)
-    # A duplicate only where an attempt's outcome was unknown (a kill between send and mark).
-    assert all(by_text[t].uncertain >= 1 for t in texts if seen[t] == 2)
+    # An extra copy only for an attempt whose outcome was unknown (a kill between send and mark);
+    # a message resent after one kill can be caught in flight by the next, so it is not "≤ 2".
+    extra = {t: seen[t] - 1 for t in texts if seen[t] > 1}
+    assert all(n <= by_text[t].uncertain for t, n in extra.items()), (
+        Counter(seen[t] for t in texts),
+        {t: (n, by_text[t].uncertain) for t, n in extra.items()},
+    )
     assert {r.status for r in by_text.values()} == {"sent"}
-    duplicates = sum(1 for t in texts if seen[t] == 2)
+    duplicates = sum(extra.values())
     print(f"\n{total} messages, {KILLS} kills: {duplicates} delivered twice, none lost")

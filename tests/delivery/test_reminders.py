@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 import time_machine
 from sqlalchemy import event, select, update
 
-from db.models import OutboxMessage, Reminder, Visit
+from db.models import Account, OutboxMessage, Reminder, Visit
 from db.services import my_visits
 from db.services.reminders import fire_due, sync_visit_reminders
 from db.services.visit_status import change_status
@@ -369,6 +370,48 @@ async def test_no_answer_by_the_deadline(
     assert task.resolved_at is not None
     late = await staff.nurse_person.user.wait_message()
     assert "sekarang sudah dikonfirmasi" in late.plain_text
+
+
+@pytest.mark.parametrize(
+    ("language", "expected", "wrong"),
+    [
+        ("id", "belum sempat ditanya", "belum menjawab"),
+        ("en", "has not been asked", "did not answer"),
+    ],
+)
+async def test_planned_after_the_deadline_the_nurse_is_not_told_the_family_did_not_answer(
+    clock: time_machine.Traveller,
+    start_app: StartApp,
+    client: Any,
+    language: str,
+    expected: str,
+    wrong: str,
+) -> None:
+    """A visit placed at 20:30 was never asked about: the heads still get their task (someone
+    must phone), but the nurse's note says the family was not asked, not that it did not answer."""
+    hc = await start_app()
+    staff = await seed_staff(hc, client)
+    async with hc.db.transaction() as s:
+        await s.execute(
+            update(Account)
+            .where(Account.id == staff.nurse_person.account.id)
+            .values(language=language, language_chosen=True)
+        )
+    family = await seed_family(hc, client, "ani")
+    late = DEADLINE + timedelta(minutes=30)
+    clock.move_to(late)
+    visit = await seed_visit(hc, family, now=late, nurse=staff.nurse, arrival=ARRIVAL)
+    assert {r.kind for r in await reminders_of(hc.db, visit.id)} == {
+        "confirmation_deadline",
+        "before_arrival",
+    }
+    await _fire(hc)
+    v = await fresh_visit(hc.db, visit.id)
+    assert (v.status, v.confirmation) == ("scheduled", "unanswered")
+    assert [t.visit_id for t in await tasks(hc.db)] == [visit.id]
+    note = (await staff.nurse_person.user.wait_message()).plain_text
+    assert expected in note and wrong not in note, note
+    assert "+6281234567890" in note
 
 
 async def test_forged_and_foreign_buttons_change_nothing(
