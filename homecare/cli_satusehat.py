@@ -41,7 +41,8 @@ async def _submit(config: Config, start: date, end: date) -> int:
     print(
         f"{sent.encounters} visit(s) sent ({sent.observations} observations, {sent.accepted} "
         f"entries accepted); left out: {sent.no_nik} without NIK, {sent.unknown_patients} "
-        "not known to SATUSEHAT"
+        f"not known to SATUSEHAT, {sent.no_practitioner} whose nurse has no IHS number; "
+        f"{sent.already_sent} already accepted before"
     )
     return EXIT_OK
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import HomecareApp
-from db.models import AuditEntry
+from db.models import AuditEntry, Nurse
 from db.services import satusehat
 from homecare.config import Config, SatusehatConfig
 from homecare.errors import SatusehatRejected, SatusehatUnavailable
@@ -22,6 +22,15 @@ from sandbox.satusehat import SatusehatStandIn
 from tests.head.test_exports import DAY, NIK, seed
 
 LOCATION = "b017aa54-f1df-4ec2-9d84-8823815d7228"
+SITI_IHS = "10009880728"
+
+
+async def seed_with_ihs(app: HomecareApp) -> dict[str, int]:
+    """test_exports' seed, with the nurse's IHS number recorded (SATUSEHAT needs her)."""
+    ids = await seed(app)
+    async with app.db.transaction() as s:
+        await s.execute(update(Nurse).values(ihs_number=SITI_IHS))
+    return ids
 
 
 @pytest.fixture
@@ -58,7 +67,7 @@ async def _audit_subjects(app: HomecareApp) -> list[str]:
 async def test_a_period_is_sent_in_satusehats_profile(
     app: HomecareApp, stand_in: SatusehatStandIn
 ) -> None:
-    await seed(app)
+    await seed_with_ihs(app)
     ihs = stand_in.add_patient(NIK)
     config = sat_config(app, stand_in)
     async with SatusehatClient(config.satusehat) as client:
@@ -83,7 +92,7 @@ async def test_a_period_is_sent_in_satusehats_profile(
 async def test_a_patient_satusehat_does_not_know_is_left_out_and_counted(
     app: HomecareApp, stand_in: SatusehatStandIn
 ) -> None:
-    await seed(app)
+    await seed_with_ihs(app)
     config = sat_config(app, stand_in)
     async with SatusehatClient(config.satusehat) as client:
         sent = await satusehat.submit_period(app.db, config, client, DAY, DAY + timedelta(days=2))
@@ -94,7 +103,7 @@ async def test_a_patient_satusehat_does_not_know_is_left_out_and_counted(
 async def test_a_5xx_is_retried_and_a_401_gets_a_new_token(
     app: HomecareApp, stand_in: SatusehatStandIn
 ) -> None:
-    await seed(app)
+    await seed_with_ihs(app)
     stand_in.add_patient(NIK)
     config = sat_config(app, stand_in)
     async with SatusehatClient(config.satusehat) as client:
@@ -110,7 +119,7 @@ async def test_a_5xx_is_retried_and_a_401_gets_a_new_token(
 async def test_no_answer_after_every_attempt_is_unavailable_and_audited(
     app: HomecareApp, stand_in: SatusehatStandIn
 ) -> None:
-    await seed(app)
+    await seed_with_ihs(app)
     stand_in.add_patient(NIK)
     config = sat_config(app, stand_in, max_attempts=3)
     stand_in.fail_next(3, status=502)
@@ -122,7 +131,7 @@ async def test_no_answer_after_every_attempt_is_unavailable_and_audited(
 
 
 async def test_a_refused_bundle_is_not_resent(app: HomecareApp, stand_in: SatusehatStandIn) -> None:
-    await seed(app)
+    await seed_with_ihs(app)
     stand_in.add_patient(NIK)
     # The stand-in knows another organisation: every Encounter is refused, with the reason.
     config = sat_config(app, stand_in)
@@ -156,6 +165,22 @@ def test_the_stand_in_refuses_what_satusehat_would() -> None:
         ],
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HH"},
         "subject": {"reference": f"Patient/{ihs}"},
+        "participant": [
+            {
+                "type": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/"
+                                "v3-ParticipationType",
+                                "code": "ATND",
+                            }
+                        ]
+                    }
+                ],
+                "individual": {"reference": f"Practitioner/{SITI_IHS}"},
+            }
+        ],
         "period": {"start": "2026-11-18T08:40:00+08:00"},
         "statusHistory": [{"status": "finished", "period": {"start": "2026-11-18T09:20:00+08:00"}}],
         "serviceProvider": {"reference": "Organization/100000001"},
@@ -177,6 +202,11 @@ def test_the_stand_in_refuses_what_satusehat_would() -> None:
         ({"statusHistory": []}, "statusHistory"),
         ({"subject": {"reference": "Patient/P000"}}, "known Patient"),
         ({"location": []}, "Location"),
+        ({"participant": []}, "participant is required"),
+        (
+            {"participant": [{**good_encounter["participant"][0], "individual": {"reference": "Practitioner/N1"}}]},
+            "Practitioner/<IHS number>",
+        ),
     ]:
         found = server.problems(bundle({**good_encounter, **change}))
         assert any(expected in p for p in found), (change, found)
@@ -187,14 +217,19 @@ async def test_the_command_sends_a_period_and_says_what_was_left_out(
 ) -> None:
     from homecare.cli_satusehat import _submit
 
-    await seed(app)
+    await seed_with_ihs(app)
     stand_in.add_patient(NIK)
     config = sat_config(app, stand_in)
+    stand_in.fail_next(4, status=500)  # every attempt of the sign-in
+    assert await _submit(config, DAY, DAY) == 1
+    assert "did not take it after 4 attempts" in capsys.readouterr().err
     assert await _submit(config, DAY, DAY + timedelta(days=1)) == 0
     out = capsys.readouterr().out
     assert out.startswith("1 visit(s) sent") and "1 without NIK" in out
-    stand_in.fail_next(10, status=500)
-    assert await _submit(config, DAY, DAY) == 1
-    assert "did not take it after 4 attempts" in capsys.readouterr().err
+    # Accepted visits are recorded: the same period again sends nothing.
+    assert await _submit(config, DAY, DAY + timedelta(days=1)) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("0 visit(s) sent") and "1 already accepted" in out
+    assert len(stand_in.accepted) == 1
     off = config.replace(satusehat=dataclasses.replace(config.satusehat, enabled=False))
     assert await _submit(off, DAY, DAY) == 2
