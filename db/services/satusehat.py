@@ -83,9 +83,7 @@ def niks_in(bundle: Mapping[str, Any]) -> set[str]:
 
 def _participant(ihs: str) -> list[dict[str, Any]]:
     coding = {"system": PARTICIPATION_TYPE, "code": "ATND", "display": "attender"}
-    return [
-        {"type": [{"coding": [coding]}], "individual": {"reference": f"Practitioner/{ihs}"}}
-    ]
+    return [{"type": [{"coding": [coding]}], "individual": {"reference": f"Practitioner/{ihs}"}}]
 
 
 def _nurse_urns(entries: list[dict[str, Any]], ihs_of: Mapping[str, str]) -> dict[str, str]:

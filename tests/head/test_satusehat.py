@@ -196,6 +196,7 @@ def test_the_stand_in_refuses_what_satusehat_would() -> None:
         return {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
 
     assert server.problems(bundle(good_encounter)) == []
+    attender = good_encounter["participant"][0]
     for change, expected in [
         ({"period": {"start": "2026-11-18T00:40:00Z"}}, "+08:00"),
         ({"class": {"system": "x", "code": "AMB"}}, "HH"),
@@ -204,7 +205,7 @@ def test_the_stand_in_refuses_what_satusehat_would() -> None:
         ({"location": []}, "Location"),
         ({"participant": []}, "participant is required"),
         (
-            {"participant": [{**good_encounter["participant"][0], "individual": {"reference": "Practitioner/N1"}}]},
+            {"participant": [{**attender, "individual": {"reference": "Practitioner/N1"}}]},
             "Practitioner/<IHS number>",
         ),
     ]:
