@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from bot.app import HomecareApp
 from db.models import AuditEntry, Nurse
-from db.services import satusehat
+from db.services import exports, satusehat
 from homecare.config import Config, SatusehatConfig
 from homecare.errors import SatusehatRejected, SatusehatUnavailable
 from homecare.satusehat import SatusehatClient
@@ -234,3 +234,94 @@ async def test_the_command_sends_a_period_and_says_what_was_left_out(
     assert len(stand_in.accepted) == 1
     off = config.replace(satusehat=dataclasses.replace(config.satusehat, enabled=False))
     assert await _submit(off, DAY, DAY) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10009880728", "10009880728"),
+        (" 1000 988 0728 ", "10009880728"),
+        ("", ""),
+        ("   ", ""),
+        ("N10000001", None),  # SATUSEHAT staging's sample ids are not IHS numbers
+        ("1000988072", None),
+        ("100098807280", None),
+        ("１０００９８８０７２８", None),  # full-width digits
+        ("10009-880728", None),
+    ],
+)
+def test_ihs_numbers_are_eleven_digits(text: str, expected: str | None) -> None:
+    from homecare.satusehat import parse_ihs_number
+
+    assert parse_ihs_number(text) == expected
+
+
+async def test_the_staff_command_sets_an_ihs_number_and_refuses_a_bad_one(
+    app: HomecareApp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from homecare.cli_staff import _nurse_ihs
+
+    await seed(app)
+    async with app.db.read() as s:
+        siti = await s.scalar(select(Nurse.id))
+    assert siti is not None
+    assert await _nurse_ihs(app.config, siti, "1000 9880 728") == 0
+    assert capsys.readouterr().out.endswith(f"IHS number {SITI_IHS}\n")
+    for bad, said in [("N10000001", "11 digits"), ("12", "11 digits")]:
+        assert await _nurse_ihs(app.config, siti, bad) == 2
+        assert said in capsys.readouterr().err
+    assert await _nurse_ihs(app.config, siti + 100, SITI_IHS) == 2
+    assert "no nurse" in capsys.readouterr().err
+    async with app.db.read() as s:
+        assert await s.scalar(select(Nurse.ihs_number).where(Nurse.id == siti)) == SITI_IHS
+    assert await _nurse_ihs(app.config, siti, "") == 0
+    async with app.db.read() as s:
+        assert await s.scalar(select(Nurse.ihs_number).where(Nurse.id == siti)) is None
+
+
+async def test_a_visit_whose_nurse_has_no_ihs_number_is_left_out_and_counted(
+    app: HomecareApp, stand_in: SatusehatStandIn
+) -> None:
+    await seed(app)  # Siti without an IHS number
+    stand_in.add_patient(NIK)
+    config = sat_config(app, stand_in)
+    async with SatusehatClient(config.satusehat) as client:
+        sent = await satusehat.submit_period(app.db, config, client, DAY, DAY)
+    assert (sent.encounters, sent.observations, sent.no_practitioner) == (0, 0, 1)
+    assert stand_in.accepted == []
+
+
+async def test_the_bundle_names_the_nurse_by_her_ihs_number(
+    app: HomecareApp, stand_in: SatusehatStandIn
+) -> None:
+    await seed_with_ihs(app)
+    stand_in.add_patient(NIK)
+    config = sat_config(app, stand_in)
+    async with SatusehatClient(config.satusehat) as client:
+        await satusehat.submit_period(app.db, config, client, DAY, DAY)
+    (bundle,) = stand_in.accepted
+    exports.validate_bundle(bundle)
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert "Practitioner" not in kinds  # referenced by SATUSEHAT's id, not created
+    encounter = bundle["entry"][0]["resource"]
+    assert encounter["participant"] == [
+        {
+            "type": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                            "code": "ATND",
+                            "display": "attender",
+                        }
+                    ]
+                }
+            ],
+            "individual": {"reference": f"Practitioner/{SITI_IHS}"},
+        }
+    ]
+    observations = [e["resource"] for e in bundle["entry"][1:]]
+    assert observations and all(
+        o["performer"] == [{"reference": f"Practitioner/{SITI_IHS}"}] for o in observations
+    )
+    assert "Siti" not in str(bundle)
