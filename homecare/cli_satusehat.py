@@ -1,7 +1,8 @@
 """`homecare satusehat submit --from D --to D`: send a period's finished visits to SATUSEHAT.
 
 Off unless `[satusehat] enabled`; the client secret comes from HOMECARE_SATUSEHAT_CLIENT_SECRET.
-Prints what was sent and what was left out; exit 1 with SATUSEHAT's reason when it refused or
+Visits SATUSEHAT already accepted are not sent again (the daily `[satusehat] submit_at` run
+shares this). Prints what was sent and what was left out; exit 1 with SATUSEHAT's reason when it refused or
 did not answer (the attempt is in the audit chain either way).
 """
 

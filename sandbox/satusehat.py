@@ -7,8 +7,10 @@ HTTP on loopback; nothing here reaches the real service.
 - ``GET /fhir-r4/v1/Patient?identifier=https://fhir.kemkes.go.id/id/nik|<NIK>`` → a searchset
   Bundle with the patient (id ``P…``) when the NIK is known;
 - ``POST /fhir-r4/v1`` a transaction Bundle → checked with fhir.resources (R4B) and SATUSEHAT's
-  rules for Encounter and Observation; 200 with a transaction-response, or 400 with an
-  OperationOutcome naming each problem. No bearer token, or an expired one → 401.
+  rules for Encounter and Observation (an Encounter needs its participant, typed with
+  v3-ParticipationType and referencing ``Practitioner/<11-digit IHS number>``; an Observation's
+  performer the same); 200 with a transaction-response, or 400 with an OperationOutcome naming
+  each problem. No bearer token, or an expired one → 401.
 
 Faults for tests: ``fail_next(n, status)`` answers the next n API requests with that status;
 ``expire_tokens()`` ends every token issued so far.
