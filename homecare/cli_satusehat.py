@@ -2,8 +2,8 @@
 
 Off unless `[satusehat] enabled`; the client secret comes from HOMECARE_SATUSEHAT_CLIENT_SECRET.
 Visits SATUSEHAT already accepted are not sent again (the daily `[satusehat] submit_at` run
-shares this). Prints what was sent and what was left out; exit 1 with SATUSEHAT's reason when it refused or
-did not answer (the attempt is in the audit chain either way).
+shares this). Prints what was sent and what was left out; exit 1 with SATUSEHAT's reason when
+it refused or did not answer (the attempt is in the audit chain either way).
 """
 
 from __future__ import annotations

@@ -267,7 +267,8 @@ async def submit_period(
         )
         answer = await client.submit(converted.bundle) if converted.bundle["entry"] else {}
     except SatusehatError as exc:
-        run.reason, run.failed = reason_of(exc), converted.encounters if converted else 0
+        # Not converted yet (sign-in or lookup failed): every visit with a NIK was held back.
+        run.reason, run.failed = reason_of(exc), (converted or plain).encounters
         issues = getattr(exc, "issues", None) or [str(exc)]
         run.detail = str(issues[0])[:300]
         await _finish(db, clinic_id, run, {}, data, f"{subject}:failed:{type(exc).__name__}")

@@ -245,6 +245,7 @@ async def test_heads_are_told_once_about_a_failure_and_the_report_page_shows_it(
     assert 'data-satusehat="unavailable"' in page.text
     assert t(lang, "satusehat.reason.unavailable") in page.text
     assert t(lang, "satusehat.report.sent", n=0) in page.text
+    assert f'data-failed="{len(clinic.visits)}"' in page.text
 
     # Wrong credentials the next day: another reason, another note; then it goes through.
     app_sat = app.config.satusehat
