@@ -325,3 +325,26 @@ async def test_the_bundle_names_the_nurse_by_her_ihs_number(
         o["performer"] == [{"reference": f"Practitioner/{SITI_IHS}"}] for o in observations
     )
     assert "Siti" not in str(bundle)
+
+
+@pytest.mark.parametrize(
+    ("changes", "ok"),
+    [
+        ({"submit_at": ""}, True),
+        ({"submit_at": "07:30"}, True),
+        ({"submit_at": "25:00"}, False),
+        ({"submit_at": "7:30"}, False),
+        ({"lookback_days": 0}, False),
+        ({"lookback_days": 30}, True),
+    ],
+)
+def test_the_daily_run_settings_are_checked(changes: dict[str, Any], ok: bool) -> None:
+    from homecare.config_checks import validate
+    from homecare.errors import ConfigError
+
+    cfg = Config().replace(satusehat=SatusehatConfig(**changes))
+    if ok:
+        validate(cfg, complete=False)
+    else:
+        with pytest.raises(ConfigError, match=r"\[satusehat\]"):
+            validate(cfg, complete=False)

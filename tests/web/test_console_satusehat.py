@@ -253,6 +253,12 @@ async def test_heads_are_told_once_about_a_failure_and_the_report_page_shows_it(
     assert (await jobs.send(utcnow() + timedelta(days=1))).reason == "credentials"
     told = await wait_for(clinic.head.user, "SATUSEHAT", most=10)
     assert told.plain_text.startswith(t(lang, "satusehat.failed.credentials"))
+    # A refused bundle (SATUSEHAT knows another organisation): its reason is in the note.
+    app.config = app.config.replace(satusehat=dataclasses.replace(app_sat, organization_id="999"))
+    assert (await jobs.send(utcnow() + timedelta(days=1))).reason == "refused"
+    refused = await wait_for(clinic.head.user, "SATUSEHAT", most=10)
+    assert refused.plain_text.startswith(t(lang, "satusehat.failed.refused", detail="")[:30])
+    assert "identifier system must be" in refused.plain_text
     app.config = app.config.replace(satusehat=app_sat)
     assert (await jobs.send(utcnow() + timedelta(days=1))).ok
     page = await http.get("/laporan")
