@@ -190,20 +190,29 @@ async def test_the_daily_job_sends_once_and_a_5xx_day_is_retried_the_next_run(
 async def test_visits_of_a_nurse_without_ihs_number_or_an_erased_patient_are_left_out(
     app: HomecareApp, client: Any, clinic: Clinic, stand_in: SatusehatStandIn
 ) -> None:
+    from db.services.data_rights import delete_my_data
+
     await _finish_visits(app, stand_in, clinic)
     async with app.db.transaction() as s:
         await s.execute(update(Nurse).where(Nurse.id == clinic.siti_id).values(ihs_number=SITI_IHS))
         andis = list(await s.scalars(select(Visit.id).where(Visit.nurse_id == clinic.andi_id)))
         sitis = list(await s.scalars(select(Visit.id).where(Visit.nurse_id == clinic.siti_id)))
         erased = await s.get(Visit, sitis[0])
-        patient = await s.get(Patient, erased.patient_id)  # type: ignore[union-attr]
-        erased_nik = patient.nik  # type: ignore[union-attr]
-        patient.deleted_at = utcnow()  # type: ignore[union-attr]
+        assert erased is not None
+        patient = await s.get(Patient, erased.patient_id)
+        assert patient is not None and patient.nik is not None
+        erased_ihs = stand_in.patients[patient.nik]
+        # The family asks for their data to be deleted (the bot's /hapus_data path).
+        family = clinic.families[clinic.visits.index(erased.id)]
+        account = await s.get(Account, family.account_id)
+        assert account is not None
+        await delete_my_data(s, app.config, account, app.clinic_id, utcnow())
     assert andis and len(sitis) >= 2
     outcome = await SatusehatJobs(app.jobs).send(utcnow())
     assert outcome.ok and outcome.sent == len(sitis) - 1
     assert await _sent_ids(app) == set(sitis[1:])
-    assert erased_nik not in str(stand_in.accepted) and "Rahmawati" not in str(stand_in.accepted)
+    sent = str(stand_in.accepted)
+    assert erased_ihs not in sent and "Siti" not in sent and "Andi" not in sent
     async with app.db.read() as s:
         run = await s.scalar(select(SatusehatRun).order_by(SatusehatRun.id.desc()))
     assert run is not None and (run.no_practitioner, run.no_nik) == (len(andis), 1)
