@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.jobs_satusehat import SatusehatJobs
 from db.services import erasure, escalations, planning
 from db.services import reminders as reminder_service
 from db.services.planning import PlanningWorker, PlanOutcome
@@ -53,6 +54,7 @@ class JobRunner:
         await self.planning.register()
         await self.conversations.register()
         await self.privacy.register()
+        await SatusehatJobs(self).register()
         self.scheduler.start()
 
     async def stop(self) -> None:

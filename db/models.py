@@ -172,6 +172,8 @@ class Nurse(Base):
     shift_end: Mapped[time] = mapped_column(Time, default=time(14, 0))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = _created()
+    # Her SATUSEHAT IHS number (Practitioner id): the Encounters she attended name her by it.
+    ihs_number: Mapped[str | None] = mapped_column(String(20))
 
 
 class NurseLeave(Base):

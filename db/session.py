@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from db import models_console  # noqa: F401  (its tables join Base.metadata)
+from db import models_console, models_satusehat  # noqa: F401  (their tables join Base.metadata)
 from db.models import Base
 from db.writelock import WriteLock
 

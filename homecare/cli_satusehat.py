@@ -1,8 +1,9 @@
 """`homecare satusehat submit --from D --to D`: send a period's finished visits to SATUSEHAT.
 
 Off unless `[satusehat] enabled`; the client secret comes from HOMECARE_SATUSEHAT_CLIENT_SECRET.
-Prints what was sent and what was left out; exit 1 with SATUSEHAT's reason when it refused or
-did not answer (the attempt is in the audit chain either way).
+Visits SATUSEHAT already accepted are not sent again (the daily `[satusehat] submit_at` run
+shares this). Prints what was sent and what was left out; exit 1 with SATUSEHAT's reason when
+it refused or did not answer (the attempt is in the audit chain either way).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ async def _submit(config: Config, start: date, end: date) -> int:
     print(
         f"{sent.encounters} visit(s) sent ({sent.observations} observations, {sent.accepted} "
         f"entries accepted); left out: {sent.no_nik} without NIK, {sent.unknown_patients} "
-        "not known to SATUSEHAT"
+        f"not known to SATUSEHAT, {sent.no_practitioner} whose nurse has no IHS number; "
+        f"{sent.already_sent} already accepted before"
     )
     return EXIT_OK
 

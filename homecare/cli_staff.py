@@ -1,6 +1,8 @@
-"""Subcommands for the clinic's office: `homecare invite`, `homecare export`, `homecare audit`.
+"""Subcommands for the clinic's office: `homecare invite`, `homecare export`, `homecare audit`,
+`homecare nurse-ihs`.
 
     homecare invite --role head --name "dr. Budi Santoso"
+    homecare nurse-ihs --nurse 3 --number 10009880728   (--number "" removes it)
     homecare export --from 2026-11-01 --to 2026-11-30 --format xlsx [--output laporan.xlsx]
     homecare audit verify
 
@@ -210,6 +212,42 @@ def cmd_audit(args: argparse.Namespace) -> int:
 # --- registration --------------------------------------------------------------------------------
 
 
+# --- a nurse's SATUSEHAT IHS number -------------------------------------------------------------
+
+
+async def _nurse_ihs(config: Config, nurse_id: int, number: str) -> int:
+    from db.services.accounts import ensure_clinic
+    from db.services.nurse_ihs import IhsError, set_ihs_number
+    from db.session import Database
+    from db.types import utcnow
+
+    c = config.clinic
+    db = Database(config.database.url)
+    try:
+        async with db.transaction() as session:
+            clinic_id = await ensure_clinic(session, c.code, c.name, c.timezone)
+            done = await set_ihs_number(session, clinic_id, nurse_id, number, None, utcnow())
+    except IhsError as exc:
+        print(f"homecare nurse-ihs: {IHS_PROBLEMS[exc.code]}; nothing changed", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        await db.dispose()
+    shown = done.ihs_number or "(none)"
+    print(f"nurse {done.nurse_id} ({done.name}): IHS number {shown}")
+    return EXIT_OK
+
+
+IHS_PROBLEMS = {
+    "format": "an IHS number is 11 digits (SATUSEHAT's practitioner number)",
+    "taken": "another nurse of this clinic already has that IHS number",
+    "unknown_nurse": "no nurse of this clinic has that id",
+}
+
+
+def cmd_nurse_ihs(args: argparse.Namespace) -> int:
+    return asyncio.run(_nurse_ihs(_load(args), args.nurse, args.number))
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("invite", help="create a single-use staff invite link (24 h)")
     p.add_argument("--role", choices=["head", "nurse"], required=True)
@@ -226,6 +264,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     p.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("nurse-ihs", help="set a nurse's SATUSEHAT IHS number")
+    p.add_argument("--nurse", type=int, required=True, help="the nurse's id (console /staf)")
+    p.add_argument("--number", required=True, help='11 digits; "" removes it')
+    p.add_argument("--config", dest="config", default=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_nurse_ihs)
 
     p = sub.add_parser("audit", help="check the audit log's hash chain")
     p.add_argument("action", choices=["verify"])

@@ -201,6 +201,9 @@ class SatusehatConfig:
     timeout_s: float = 20.0
     max_attempts: int = 4  # per request, on no answer, 429 or 5xx
     backoff_s: float = 2.0  # doubled after each failed attempt
+    # "HH:MM" clinic time: each day, finished visits not yet accepted are sent; "" = by hand only.
+    submit_at: str = ""
+    lookback_days: int = 30  # how far back the daily run looks for visits still to send
 
 
 @dataclass(frozen=True)

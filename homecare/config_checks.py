@@ -84,6 +84,12 @@ def validate(cfg: Config, complete: bool = True) -> None:
         for key in ("base_url", "client_id", "organization_id", "location_id"):
             _check(bool(getattr(sat, key)), f"[satusehat] {key}", "is needed when enabled")
     _check(1 <= sat.max_attempts <= 10, "[satusehat] max_attempts", "must be 1..10")
+    _check(
+        not sat.submit_at or bool(_HHMM.match(sat.submit_at)),
+        "[satusehat] submit_at",
+        'must be "HH:MM" or empty',
+    )
+    _check(1 <= sat.lookback_days <= 366, "[satusehat] lookback_days", "must be 1..366")
     _check(web.session_max_hours >= 1, "[web] session_max_hours", "must be at least 1")
     _check(
         cfg.privacy.raw_retention_hours >= 1,

@@ -30,6 +30,22 @@ FHIR_PATH = "/fhir-r4/v1"
 TOKEN_MARGIN_S = 60.0
 
 
+# A practitioner's IHS number, as SATUSEHAT's registry (SISDMK) gives it: 11 digits.
+IHS_DIGITS = 11
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+
+
+def parse_ihs_number(text: str) -> str | None:
+    """The IHS number in `text` (spaces around and inside ignored), or None when it is not
+    one. An empty text is "" (the number is removed)."""
+    cleaned = "".join(text.split())
+    if cleaned == "":
+        return ""
+    if len(cleaned) == IHS_DIGITS and cleaned.isascii() and cleaned.isdigit():
+        return cleaned
+    return None
+
+
 def issues_of(body: Any) -> list[str]:
     """The diagnostics of an OperationOutcome (SATUSEHAT's way of saying what is wrong)."""
     if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":

@@ -7,8 +7,10 @@ HTTP on loopback; nothing here reaches the real service.
 - ``GET /fhir-r4/v1/Patient?identifier=https://fhir.kemkes.go.id/id/nik|<NIK>`` → a searchset
   Bundle with the patient (id ``P…``) when the NIK is known;
 - ``POST /fhir-r4/v1`` a transaction Bundle → checked with fhir.resources (R4B) and SATUSEHAT's
-  rules for Encounter and Observation; 200 with a transaction-response, or 400 with an
-  OperationOutcome naming each problem. No bearer token, or an expired one → 401.
+  rules for Encounter and Observation (an Encounter needs its participant, typed with
+  v3-ParticipationType and referencing ``Practitioner/<11-digit IHS number>``; an Observation's
+  performer the same); 200 with a transaction-response, or 400 with an OperationOutcome naming
+  each problem. No bearer token, or an expired one → 401.
 
 Faults for tests: ``fail_next(n, status)`` answers the next n API requests with that status;
 ``expire_tokens()`` ends every token issued so far.
@@ -16,6 +18,7 @@ Faults for tests: ``fail_next(n, status)`` answers the next n API requests with 
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +30,9 @@ NIK = "https://fhir.kemkes.go.id/id/nik"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
+PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+# SATUSEHAT names a practitioner by her IHS number (11 digits, from SISDMK).
+PRACTITIONER_REF = re.compile(r"^Practitioner/[0-9]{11}$")
 
 
 def outcome(status: int, problems: list[str], code: str = "invalid") -> web.Response:
@@ -190,6 +196,9 @@ class SatusehatStandIn:
                     out.append(f"{where}: encounter must reference an Encounter of this bundle")
                 if not any(c.get("system") == LOINC for c in r["code"].get("coding", [])):
                     out.append(f"{where}: code needs a LOINC coding")
+                for who in r.get("performer") or []:
+                    if not PRACTITIONER_REF.match(who.get("reference", "")):
+                        out.append(f"{where}: performer must be Practitioner/<IHS number>")
                 quantity = r.get("valueQuantity")
                 if quantity is not None and quantity.get("system") != UCUM:
                     out.append(f"{where}: valueQuantity must use UCUM")
@@ -210,10 +219,26 @@ class SatusehatStandIn:
         start = (r.get("period") or {}).get("start", "")
         if not start.endswith("+08:00"):
             out.append("period.start must carry the clinic's offset (+08:00)")
+        out += self._participant_problems(r.get("participant") or [])
         provider = (r.get("serviceProvider") or {}).get("reference")
         if provider != f"Organization/{self.organization_id}":
             out.append("serviceProvider must be the puskesmas' Organization")
         locations = [(x.get("location") or {}).get("reference", "") for x in r.get("location", [])]
         if not any(loc.removeprefix("Location/") in self.location_ids for loc in locations):
             out.append("location must reference a known Location")
+        return out
+
+    @staticmethod
+    def _participant_problems(participants: list[dict[str, Any]]) -> list[str]:
+        """SATUSEHAT's Encounter needs its attending practitioner (participant 1..*)."""
+        if not participants:
+            return ["participant is required (the attending Practitioner)"]
+        out = []
+        for p in participants:
+            codings = [c for t in p.get("type") or [] for c in t.get("coding") or []]
+            if not any(c.get("system") == PARTICIPATION and c.get("code") for c in codings):
+                out.append("participant.type must use v3-ParticipationType (e.g. ATND)")
+            ref = (p.get("individual") or {}).get("reference", "")
+            if not PRACTITIONER_REF.match(ref):
+                out.append("participant.individual must be Practitioner/<IHS number>")
         return out

@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.i18n import Translator, normalise_language
-from bot.templates import head, nurse, patient, reminders, series, staff
+from bot.templates import head, nurse, patient, reminders, satusehat, series, staff
 from bot.templates.registry import TEMPLATES, RenderContext, Rendered, TemplateError, render
 from homecare.config import Config
 
 __all__ = ["TEMPLATES", "RenderContext", "Rendered", "TemplateError", "render", "render_intent"]
 
-_AREAS = (head, nurse, patient, reminders, series, staff)  # imported for their registrations
+# imported for their registrations
+_AREAS = (head, nurse, patient, reminders, satusehat, series, staff)
 
 
 async def render_intent(

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from bot.i18n import Translator
 from bot.render.head.reports import period_label, report_chart, report_text
 from bot.web.context import hc_of, page, require_staff, today_of
+from bot.web.satusehat_view import last_submission
 from db.services import reports
 from db.types import utcnow
 
@@ -29,6 +30,7 @@ async def report_page(request: Request) -> Response:
         error, period = "console.web.bad_period", reports.week_of(today)
     async with hc.db.read() as session:
         report = await reports.build(session, staff.clinic_id, period, hc.config.clinic.tz)
+        sat = await last_submission(session, hc.config, staff.clinic_id)
     tr = Translator(staff.account.language)
     # matplotlib's Agg figure is CPU work: off the event loop the bot shares.
     chart = base64.b64encode(await asyncio.to_thread(report_chart, tr, report)).decode()
@@ -48,6 +50,7 @@ async def report_page(request: Request) -> Response:
         next=nxt.token() if nxt.start <= today else None,
         other=kind.token(),
         other_kind=kind.kind,
+        sat=sat,
     )
 
 

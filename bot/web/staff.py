@@ -1,5 +1,6 @@
-"""GET /staf: the clinic's nurses (skills, daily cap, today's visits, upcoming leave); POST forms
-change a skill or the cap with the same service calls as the bot's /staf (audited there).
+"""GET /staf: the clinic's nurses (skills, daily cap, today's visits, upcoming leave, SATUSEHAT
+IHS number); POST forms change a skill or the cap with the same service calls as the bot's /staf
+(audited there), or the IHS number (db/services/nurse_ihs.py).
 
 Leave and (de)activation are in bot/web/staff_leave.py.
 """
@@ -19,11 +20,18 @@ from bot.render.head.common import skill_word
 from bot.web.context import check_csrf, hc_of, page, redirect, require_staff, today_of
 from bot.web.staff_leave import NOT_OURS
 from db.services import staff as staff_service
+from db.services.console_auth import Staff
+from db.services.nurse_ihs import IhsError, set_ihs_number
 from db.types import utcnow
 
 
 async def staff_page(request: Request) -> Response:
-    head = await require_staff(request, head=True)
+    return await _staff_page(request, await require_staff(request, head=True))
+
+
+async def _staff_page(
+    request: Request, head: Staff, error: str | None = None, status: int = 200
+) -> Response:
     hc = hc_of(request)
     today = today_of(request, utcnow())
     async with hc.db.read() as session:
@@ -41,6 +49,8 @@ async def staff_page(request: Request) -> Response:
         request,
         "staff.html",
         head,
+        status_code=status,
+        error=error,
         nurses=nurses,
         skills=skills,
         saved=saved,
@@ -91,7 +101,27 @@ async def change(request: Request) -> Response:
     return redirect(f"/staf?ok=1#n{raw}")
 
 
+async def set_ihs(request: Request) -> Response:
+    """A nurse's IHS number; a bad one re-shows the page with the reason (400), nothing changed."""
+    head = await require_staff(request, head=True)
+    form = await check_csrf(request)
+    raw = str(request.path_params.get("nurse_id", ""))
+    if not raw.isdigit() or len(raw) > 9:
+        raise HTTPException(404)
+    hc = hc_of(request)
+    try:
+        async with hc.db.transaction(urgent=True) as session:
+            text = str(form.get("ihs", ""))[:40]
+            await set_ihs_number(session, head.clinic_id, int(raw), text, head.account, utcnow())
+    except IhsError as exc:
+        if exc.code == "unknown_nurse":
+            raise HTTPException(403) from None
+        return await _staff_page(request, head, f"satusehat.ihs_error.{exc.code}", 400)
+    return redirect(f"/staf?ok=1#n{raw}")
+
+
 ROUTES = [
     Route("/staf", staff_page),
+    Route("/staf/{nurse_id:int}/ihs", set_ihs, methods=["POST"]),
     Route("/staf/{nurse_id}/{what}", change, methods=["POST"]),
 ]

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from db import models_console  # noqa: F401  (its tables join Base.metadata)
+from db import models_console, models_satusehat  # noqa: F401  (their tables join Base.metadata)
 from db.models import Base
 from db.session import create_engine
 

@@ -68,6 +68,7 @@ class NurseSummary:
     daily_cap: int
     visits_today: int
     pending_leave: int
+    ihs_number: str | None = None  # SATUSEHAT's practitioner number (db/services/nurse_ihs.py)
 
 
 async def list_nurses(session: AsyncSession, clinic_id: int, today: date) -> list[NurseSummary]:
@@ -113,6 +114,7 @@ async def list_nurses(session: AsyncSession, clinic_id: int, today: date) -> lis
             n.daily_cap,
             today_counts.get(n.id, 0),
             leave_counts.get(n.id, 0),
+            n.ihs_number,
         )
         for n in nurses
     ]
