@@ -21,7 +21,7 @@ from telegram import Update
 from bot.render.common import plain
 from bot.turn import HomecareContext, Turn
 
-EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin"})
+EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin", "city_admin"})
 FAMILY = frozenset({"guest", "patient", "caregiver"})
 NURSE = frozenset({"nurse"})
 HEAD = frozenset({"head", "admin"})
