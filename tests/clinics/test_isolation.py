@@ -32,6 +32,7 @@ from tests.clinics.isolation import (
     exercise_bot_role,
     exercise_console,
     leaks,
+    readable,
     role_of,
     seed_clinic_b,
     set_language,
@@ -120,3 +121,55 @@ async def test_no_role_of_clinic_a_ever_sees_clinic_b(
         chat_texts += await everything_seen_in_chat(client, person.user)
     assert leaks(chat_texts, b.markers) == []
     assert any("Ani Lestari" in t for t in chat_texts)
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_a_city_admin_invited_by_the_cli_picks_any_clinic_in_the_console(
+    app: HomecareApp,
+    client: Any,
+    clinics: tuple[Clinic, ClinicB],
+    capsys: pytest.CaptureFixture[str],
+    lang: str,
+) -> None:
+    from homecare.cli_staff import _invite
+
+    a, b = clinics
+    assert await _invite(app.config, "city_admin", "Dinas Kesehatan", "bara-baraya") == 0
+    code = capsys.readouterr().out.split("code: ", 1)[1].split()[0]
+    officer = await client.user(f"dinas{lang}", language_code=lang, first_name="Dinas")
+    await officer.send(f"/start inv_{code}")
+    await officer.wait_message()
+    assert await role_of(app, await _account_id(app, officer.id)) == {"city_admin"}
+    async with httpx.AsyncClient(base_url=base_url(app.config.web)) as http:
+        await console_session(http, officer)
+        board = (await http.get("/papan")).text
+        # Its own clinic first (Bara-Baraya), and a picker naming both.
+        assert "Xaverius" in board and "Puskesmas Kassi-Kassi" in board
+        assert (await http.get("/klinik/tidak-ada")).status_code == 404
+        picked = await http.get("/klinik/kassi-kassi")
+        assert picked.status_code == 303
+        log = (await http.get("/kunjungan")).text
+        assert "Siti Rahmawati" in log and "Xaverius" not in log
+        report = await http.get("/laporan")
+        assert report.status_code == 200
+        csv = await http.get("/kunjungan/unduh?format=csv")
+        files = readable(csv.content)
+        assert csv.status_code == 200 and "Ani Lestari" in files and "Zubaidah" not in files
+        await http.get("/klinik/bara-baraya")
+        assert "Xaverius" in (await http.get("/kunjungan")).text
+    # A clinic's head cannot pick: bound to their own clinic.
+    async with httpx.AsyncClient(base_url=base_url(app.config.web)) as http:
+        await console_session(http, a.head.user)
+        assert (await http.get("/klinik/bara-baraya")).status_code == 403
+        http.cookies.set("hc_clinic", str(b.clinic_id))  # a forged picker cookie is ignored
+        assert "Xaverius" not in (await http.get("/kunjungan")).text
+        assert "Xaverius" not in (await http.get("/papan")).text
+
+
+async def _account_id(app: HomecareApp, telegram_id: int) -> int:
+    from db.models import Account
+
+    async with app.db.read() as s:
+        account = await s.scalar(select(Account).where(Account.telegram_user_id == telegram_id))
+        assert account is not None
+        return account.id
