@@ -7,6 +7,7 @@ clinic sees it (homecare.config_clinics.for_clinic), so `config.clinic` there is
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -60,6 +61,21 @@ class ClinicDirectory:
         for c in self.config.clinics:
             if c.code in self.ids:
                 yield self.ids[c.code], self.config_for(self.ids[c.code])
+
+    def for_person(self, account: Account | None) -> tuple[int, Config]:
+        """The person's clinic and configuration view. Someone not yet routed to a clinic of a
+        several-clinic install hears every clinic's name (welcome, consent), not the first's."""
+        clinic_id = self.of_account(account)
+        config = self.config_for(clinic_id)
+        if len(self.config.clinics) > 1 and not self._routed(account):
+            names = " / ".join(c.name for c in self.config.clinics)
+            config = dataclasses.replace(
+                config, clinic=dataclasses.replace(config.clinic, name=names)
+            )
+        return clinic_id, config
+
+    def _routed(self, account: Account | None) -> bool:
+        return account is not None and any(self.known(r.clinic_id) for r in account.roles)
 
     def of_account(self, account: Account | None) -> int:
         """The person's clinic: where they are staff, else where their patients are, else the

@@ -259,10 +259,10 @@ class Intake:
                     language=normalise_language(user.language_code),
                 ),
             )
-        clinic_id = hc.clinics.of_account(account)  # the person's clinic
+        clinic_id, config = hc.clinics.for_person(account)  # the person's clinic
         return Turn(
             session=session,
-            config=hc.clinics.config_for(clinic_id),
+            config=config,
             clinic_id=clinic_id,
             clinics=hc.clinics,
             update_id=update.update_id,

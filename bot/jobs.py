@@ -237,7 +237,11 @@ class ReminderJobs:
                 moment = now or utcnow()
                 async with self.hc.db.transaction() as session:
                     fired = await reminder_service.fire_due(
-                        session, self.hc.config, moment, limit=limit
+                        session,
+                        self.hc.config,
+                        moment,
+                        limit=limit,
+                        config_for=self.hc.clinics.config_for,
                     )
                 if fired.outbox_ids:
                     self.hc.relay.wake(fired.outbox_ids)
