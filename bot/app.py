@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot.clinics import ClinicDirectory
 from bot.delivery import Relay
 from bot.guard import FloodControl
 from bot.handlers import register_handlers
@@ -27,7 +28,7 @@ from bot.turn import CallbackAnswer, HomecareContext, Turn
 from db.services import outbox
 from db.services.accounts import ensure_clinic
 from db.session import Database
-from homecare.config import Config
+from homecare.config import ClinicConfig, Config
 
 if TYPE_CHECKING:
     from bot.web.server import WebServer
@@ -55,7 +56,8 @@ class HomecareApp:
         self.config = config
         self.db = db
         self.application = application
-        self.clinic_id = 0
+        self.clinic_id = 0  # the first clinic (bot.clinics.ClinicDirectory.default_id)
+        self.clinics = ClinicDirectory(config)
         self.intake = Intake(self, on_committed=self._after_commit, apologise=apologise)
         self.relay = Relay(self)
         self.jobs = JobRunner(self)
@@ -67,10 +69,11 @@ class HomecareApp:
         application.bot_data["homecare"] = self
 
     async def prepare(self) -> None:
-        """Make sure the clinic row exists and the default menus are queued."""
-        c = self.config.clinic
+        """Make sure every clinic's row exists and the default menus are queued."""
         async with self.db.transaction() as session:
-            self.clinic_id = await ensure_clinic(session, c.code, c.name, c.timezone)
+            for c in self.config.clinics:
+                self.clinics.ids[c.code] = await ensure_clinic(session, c.code, c.name, c.timezone)
+            self.clinic_id = self.clinics.default_id
             for language in LANGUAGES:
                 payload: dict[str, Any] = {"commands": commands_payload(frozenset(), language)}
                 if language != "id":
@@ -104,7 +107,7 @@ class HomecareApp:
             self._tasks.append(
                 asyncio.create_task(self.intake.set_webhook(), name="intake-set-webhook")
             )
-        log.info("homecare bot running for %s", self.config.clinic.name)
+        log.info("homecare bot running for %s", ", ".join(c.name for c in self.config.clinics))
 
     def workers(self) -> dict[str, bool]:
         """The long-running tasks by name, and whether each still runs (GET /healthz)."""
@@ -119,6 +122,11 @@ class HomecareApp:
         port = await self.web.start()
         if port != web.port:  # port 0: links must name the port the system chose
             self.config = self.config.replace(web=dataclasses.replace(web, port=port))
+            self.clinics.rebind(self.config)
+
+    def clinic(self, clinic_id: int | None) -> ClinicConfig:
+        """One clinic's settings (the first clinic's for an unknown id)."""
+        return self.clinics.clinic(clinic_id)
 
     async def stop(self) -> None:
         if self.web is not None:

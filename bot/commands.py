@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin"})
+EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin", "city_admin"})
 FAMILY = frozenset({"guest", "patient", "caregiver"})
 NURSE = frozenset({"nurse"})
 HEAD = frozenset({"head", "admin"})
@@ -43,7 +43,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("rencana", HEAD),
     Command("seri", HEAD),
     Command("audit", HEAD),
-    Command("konsol", STAFF),
+    Command("konsol", STAFF | {"city_admin"}),
     Command("data_saya", EVERYONE),
     Command("bahasa", EVERYONE),
     Command("help", EVERYONE),

@@ -488,7 +488,7 @@ class Relay:
             claimed.params,
             chat_id=claimed.chat_id,
             language=claimed.language,
-            config=self.hc.config,
+            config=self.hc.clinics.config_for(claimed.clinic_id),
         )
         return replace(
             claimed,

@@ -21,7 +21,7 @@ from telegram import Update
 from bot.render.common import plain
 from bot.turn import HomecareContext, Turn
 
-EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin"})
+EVERYONE = frozenset({"guest", "patient", "caregiver", "nurse", "head", "admin", "city_admin"})
 FAMILY = frozenset({"guest", "patient", "caregiver"})
 NURSE = frozenset({"nurse"})
 HEAD = frozenset({"head", "admin"})
@@ -96,7 +96,7 @@ GUARD: dict[str, frozenset[str]] = {
     "bot.handlers.series_nurse.follow_up_button": NURSE,
     "bot.handlers.series_head.series_command": HEAD,
     # The web console's login link (bot/handlers/console.py); the service checks the role again.
-    "bot.handlers.console.console_link": STAFF,
+    "bot.handlers.console.console_link": STAFF | {"city_admin"},
 }
 
 Callback = Callable[[Update, HomecareContext], Awaitable[Any]]

@@ -259,10 +259,12 @@ class Intake:
                     language=normalise_language(user.language_code),
                 ),
             )
+        clinic_id, config = hc.clinics.for_person(account)  # the person's clinic
         return Turn(
             session=session,
-            config=hc.config,
-            clinic_id=hc.clinic_id,
+            config=config,
+            clinic_id=clinic_id,
+            clinics=hc.clinics,
             update_id=update.update_id,
             chat_id=chat.id if chat else None,
             account=account,

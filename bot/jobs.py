@@ -19,10 +19,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.jobs_planning import PlanningJobs as PlanningJobs
+from bot.jobs_planning import job_id
 from bot.jobs_satusehat import SatusehatJobs
-from db.services import erasure, escalations, planning
+from db.services import erasure, escalations
 from db.services import reminders as reminder_service
-from db.services.planning import PlanningWorker, PlanOutcome
 from db.types import utcnow
 
 if TYPE_CHECKING:
@@ -238,7 +239,11 @@ class ReminderJobs:
                 moment = now or utcnow()
                 async with self.hc.db.transaction() as session:
                     fired = await reminder_service.fire_due(
-                        session, self.hc.config, moment, limit=limit
+                        session,
+                        self.hc.config,
+                        moment,
+                        limit=limit,
+                        config_for=self.hc.clinics.config_for,
                     )
                 if fired.outbox_ids:
                     self.hc.relay.wake(fired.outbox_ids)
@@ -273,35 +278,48 @@ class DigestJobs:
         self.hc = runner.hc
 
     async def register(self) -> None:
-        cfg = self.hc.config
+        for i, (clinic_id, cfg) in enumerate(self.hc.clinics.scopes()):
+            self._register(clinic_id, cfg, first=i == 0)
+
+    def _register(self, clinic_id: int, cfg: Any, first: bool) -> None:
         every = cfg.delivery.digest_every_min
-        tz = cfg.clinic.timezone
+        tz, code = cfg.clinic.timezone, cfg.clinic.code
         trigger: CronTrigger | IntervalTrigger
         if every < 60 and 60 % every == 0:
             trigger = CronTrigger(minute=f"*/{every}", timezone=tz)
         else:
             trigger = IntervalTrigger(minutes=every, timezone=tz)
         scheduler = self.runner.scheduler
-        scheduler.add_job(self.tick, trigger, id=self.HOURS, replace_existing=True)
+        one = {"clinic_id": clinic_id}
+        hours_id = job_id(self.HOURS, code, first)
+        scheduler.add_job(self.tick, trigger, id=hours_id, kwargs=one, replace_existing=True)
         after = datetime.combine(datetime.min, cfg.schedule.confirm_deadline) + timedelta(minutes=2)
         scheduler.add_job(
             self.send,
             CronTrigger(hour=after.hour, minute=after.minute, timezone=tz),
-            id=self.DEADLINE,
+            id=job_id(self.DEADLINE, code, first),
+            kwargs=one,
             replace_existing=True,
         )
 
-    async def tick(self, now: datetime | None = None) -> int:
+    async def tick(self, now: datetime | None = None, clinic_id: int | None = None) -> int:
+        """The in-hours digest: each clinic by its own working hours."""
         now = now or utcnow()
-        if not escalations.in_working_hours(self.hc.config.clinic, now):
-            return 0
-        return await self.send(now)
+        sent = 0
+        for one, cfg in self.hc.clinics.scopes():
+            if clinic_id in (None, one) and escalations.in_working_hours(cfg.clinic, now):
+                sent += await self.send(now, one)
+        return sent
 
-    async def send(self, now: datetime | None = None) -> int:
-        """Queue the digest now (if any task is open); returns how many messages."""
+    async def send(self, now: datetime | None = None, clinic_id: int | None = None) -> int:
+        """Queue the digest now (if any task is open), for one clinic or each; returns how many
+        messages."""
         now = now or utcnow()
+        ids: list[int] = []
         async with self.hc.db.transaction() as session:
-            ids = await escalations.queue_digest(session, self.hc.clinic_id, now)
+            for one, _ in self.hc.clinics.scopes():
+                if clinic_id in (None, one):
+                    ids += await escalations.queue_digest(session, one, now)
         if ids:
             self.hc.relay.wake(ids)
             log.info("digest of open tasks queued for %d head(s)", len(ids))
@@ -325,191 +343,30 @@ class WeeklyReportJobs:
         self.hc = runner.hc
 
     async def register(self) -> None:
-        cfg = self.hc.config
-        at = cfg.schedule.weekly_report_at
+        for i, (clinic_id, cfg) in enumerate(self.hc.clinics.scopes()):
+            await self._register(clinic_id, cfg, first=i == 0)
+
+    async def _register(self, clinic_id: int, cfg: Any, first: bool) -> None:
+        at, tz = cfg.schedule.weekly_report_at, cfg.clinic.tz
         self.runner.scheduler.add_job(
             self.send,
             CronTrigger(
                 day_of_week="mon", hour=at.hour, minute=at.minute, timezone=cfg.clinic.timezone
             ),
-            id=self.JOB,
+            id=job_id(self.JOB, cfg.clinic.code, first),
+            kwargs={"clinic_id": clinic_id},
             replace_existing=True,
         )
         now = utcnow()
-        local = now.astimezone(cfg.clinic.tz)
+        local = now.astimezone(tz)
         monday = local.date() - timedelta(days=local.weekday())
-        if local >= datetime.combine(monday, at, cfg.clinic.tz):
+        if local >= datetime.combine(monday, at, tz):
             try:
-                await self.send(now)
+                await self.send(now, clinic_id)
             except Exception:
                 log.exception("weekly report catch-up failed; Monday's run will try again")
 
-    async def send(self, now: datetime | None = None) -> int:
+    async def send(self, now: datetime | None = None, clinic_id: int | None = None) -> int:
         from bot.handlers.head_reports import send_weekly_reports
 
-        return len(await send_weekly_reports(self.hc, now))
-
-
-# --- planning and the nurses' routes (db/services/planning.py, route_digest.py) -----------------
-
-
-class PlanningJobs:
-    """The nightly plan, the nurses' morning routes, and the planning worker.
-
-    * At `[schedule] plan_at` the next day is planned when it is a working day (Sundays, public
-      holidays and closures are skipped through `scheduler.booking`'s calendar): booking closes
-      day D at plan_at on D−1, so the plan sees every request for D.
-    * At `[schedule] routes_at` each nurse gets her route for today (once per nurse and day).
-    * The worker runs queued plan runs (/rencana, a cancellation, a sick nurse) outside any
-      update's transaction; after a same-day change, nurses who already had today's route get
-      the new one.
-    `register` catches up what a stopped process missed (today's routes, tonight's plan).
-    """
-
-    NIGHTLY = "planning:nightly"
-    ROUTES = "planning:routes"
-
-    def __init__(self, runner: JobRunner) -> None:
-        self.runner = runner
-        self.hc = runner.hc
-        self.worker: PlanningWorker | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def register(self) -> None:
-        cfg = self.hc.config
-        tz = cfg.clinic.timezone
-        plan_at, routes_at = cfg.schedule.plan_at, cfg.schedule.routes_at
-        scheduler = self.runner.scheduler
-        scheduler.add_job(
-            self.nightly,
-            CronTrigger(hour=plan_at.hour, minute=plan_at.minute, timezone=tz),
-            id=self.NIGHTLY,
-            replace_existing=True,
-        )
-        scheduler.add_job(
-            self.morning_routes,
-            CronTrigger(hour=routes_at.hour, minute=routes_at.minute, timezone=tz),
-            id=self.ROUTES,
-            replace_existing=True,
-        )
-        self.worker = PlanningWorker(self.hc.db, cfg, self.hc.clinic_id, on_done=self._after_run)
-        self.worker.register()
-        await self.worker.recover()
-        self._task = asyncio.create_task(self._catch_up_then_work(), name="planning-worker")
-
-    async def unregister(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker.unregister()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _catch_up_then_work(self) -> None:
-        try:
-            await self.catch_up(utcnow())
-        except Exception:
-            log.exception("planning catch-up failed; the scheduled jobs will try again")
-        assert self.worker is not None
-        await self.worker.run_forever()
-
-    async def _rules(self, now: datetime) -> Any:
-        from db.services.booking import load_rules
-
-        async with self.hc.db.read() as session:
-            return await load_rules(session, self.hc.config, self.hc.clinic_id, now)
-
-    async def nightly(self, now: datetime | None = None) -> list[PlanOutcome]:
-        """Plan tomorrow (if it is a working day and not planned since today's plan_at)."""
-        from scheduler.booking import is_working_day
-
-        now = now or utcnow()
-        day = now.astimezone(self.hc.config.clinic.tz).date() + timedelta(days=1)
-        if not is_working_day(await self._rules(now), day):
-            log.info("nightly plan: %s is not a working day", day)
-            return []
-        return await self.plan(day, now, "nightly")
-
-    async def plan(self, day: Any, now: datetime, kind: str) -> list[PlanOutcome]:
-        """Queue a run for `day` (unless one is already queued or done since plan_at) and run
-        it; returns its outcome (empty when there was nothing to do)."""
-        run_id = None
-        clinic_id = self.hc.clinic_id
-        async with self.hc.db.transaction() as session:
-            if await planning.nightly_run_due(session, self.hc.config, clinic_id, day, now):
-                run = await planning.enqueue(session, clinic_id, day, kind, now, reason=kind)
-                run_id = run.id
-        if run_id is None:
-            return []
-        assert self.worker is not None
-        outcome = await self.worker.run_until_done(run_id, now)
-        return [outcome] if outcome is not None else []
-
-    async def morning_routes(self, now: datetime | None = None) -> int:
-        """Each nurse's route for today (text, Maps links, picture); once per nurse and day."""
-        from db.services.route_digest import queue_route_digests
-        from scheduler.booking import is_working_day
-
-        now = now or utcnow()
-        today = now.astimezone(self.hc.config.clinic.tz).date()
-        if not is_working_day(await self._rules(now), today):
-            return 0
-        sent = await queue_route_digests(self.hc.db, self.hc.config, self.hc.clinic_id, today, now)
-        if sent:
-            self.hc.relay.wake()
-            log.info("morning routes queued for %d nurse(s)", sent)
-        return sent
-
-    async def _after_run(self, outcome: PlanOutcome) -> None:
-        self.hc.relay.wake()
-        self.hc.metrics.plan_finished(outcome.kind, outcome.status, outcome.runtime_s)
-        if outcome.status != "done" or not outcome.changed_nurses:
-            return
-        from db.services.route_digest import queue_route_digests
-
-        # Nurses who already have today's route hear about the change; the others get the
-        # morning digest as usual.
-        async with self.hc.db.read() as session:
-            told = [
-                n
-                for n in outcome.changed_nurses
-                if await planning.digest_was_queued(session, n, outcome.day)
-            ]
-        if told:
-            await queue_route_digests(
-                self.hc.db,
-                self.hc.config,
-                self.hc.clinic_id,
-                outcome.day,
-                utcnow(),
-                nurse_ids=told,
-                update_of_run=outcome.run_id,
-            )
-            self.hc.relay.wake()
-
-    async def catch_up(self, now: datetime) -> None:
-        """What a process that was down missed: today's plan and routes, tonight's plan (a day
-        is planned here only when requests are waiting for it)."""
-        from scheduler.booking import is_working_day
-
-        cfg = self.hc.config
-        local = now.astimezone(cfg.clinic.tz)
-        rules = await self._rules(now)
-        today = local.date()
-        in_hours = local.time() < cfg.clinic.working_hours[1]
-        if is_working_day(rules, today) and in_hours:
-            async with self.hc.db.read() as session:
-                missed = not await planning.day_has_run(
-                    session, self.hc.clinic_id, today
-                ) and await planning.has_requests(session, self.hc.clinic_id, today)
-            if missed:
-                await self.plan(today, now, "nightly")
-            if local.time() >= cfg.schedule.routes_at:
-                await self.morning_routes(now)
-        tomorrow = today + timedelta(days=1)
-        if local.time() >= cfg.schedule.plan_at and is_working_day(rules, tomorrow):
-            async with self.hc.db.read() as session:
-                waiting = await planning.has_requests(session, self.hc.clinic_id, tomorrow)
-            if waiting:
-                await self.plan(tomorrow, now, "nightly")
+        return len(await send_weekly_reports(self.hc, now, clinic_id))

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from telegram.ext import Application
 
+    from bot.clinics import ClinicDirectory
     from bot.metrics import Metrics
     from db.session import Database
-    from homecare.config import Config
+    from homecare.config import ClinicConfig, Config
 
 
 class Waker(Protocol):
@@ -30,8 +31,11 @@ class Homecare(Protocol):
     config: Config
     db: Database
     application: Application[Any, Any, Any, Any, Any, Any]
-    clinic_id: int
+    clinic_id: int  # the first clinic; per person/page: `clinics`
+    clinics: ClinicDirectory
     metrics: Metrics
+
+    def clinic(self, clinic_id: int | None) -> ClinicConfig: ...
 
     # Read-only here so that the app's concrete Relay and FloodControl satisfy them.
     @property

@@ -22,6 +22,7 @@ from db.services import outbox
 from db.services.accounts import roles_of
 
 if TYPE_CHECKING:
+    from bot.clinics import ClinicDirectory
     from bot.ports import Homecare
     from homecare.config import Config
 
@@ -48,6 +49,14 @@ class Turn:
     error: BaseException | None = None
     # Personal data was erased: after the commit, empty SQLite's WAL of its old pages.
     compact: bool = False
+    # Every clinic of the install; `clinic_id`/`config` are the person's (bot.clinics).
+    clinics: ClinicDirectory | None = None
+
+    def switch_clinic(self, clinic_id: int) -> None:
+        """The person now belongs to `clinic_id` (registration routed them there)."""
+        if self.clinics is not None and self.clinics.known(clinic_id):
+            self.clinic_id = clinic_id
+            self.config = self.clinics.config_for(clinic_id)
 
     @property
     def language(self) -> str:

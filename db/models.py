@@ -89,7 +89,8 @@ class AccountRole(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "clinic_id", "role", name="uq_account_roles_triple"),
         CheckConstraint(
-            "role IN ('patient','caregiver','nurse','head','admin')", name="role_known"
+            "role IN ('patient','caregiver','nurse','head','admin','city_admin')",
+            name="role_known",
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

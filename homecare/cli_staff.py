@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from homecare.config import Config, default_config_path, load_config
+from homecare.config import ClinicConfig, Config, default_config_path, load_config
 
 if TYPE_CHECKING:
     from db.services.exports import ExportFile
@@ -64,7 +64,21 @@ async def bot_username(config: Config) -> str | None:
 # --- invite --------------------------------------------------------------------------------------
 
 
-async def _invite(config: Config, role: str, name: str) -> int:
+def _clinic(config: Config, code: str | None) -> ClinicConfig | None:
+    """`--clinic CODE` (default: the first clinic); None with a message when unknown."""
+    if code is None:
+        return config.clinic
+    clinic = config.clinic_by_code(code)
+    if clinic is None:
+        known = ", ".join(c.code for c in config.clinics)
+        print(
+            f"homecare: --clinic {code!r} is not a clinic of this install ({known})",
+            file=sys.stderr,
+        )
+    return clinic
+
+
+async def _invite(config: Config, role: str, name: str, code: str | None = None) -> int:
     from db.services import invites
     from db.services.accounts import ensure_clinic
     from db.session import Database
@@ -73,10 +87,12 @@ async def _invite(config: Config, role: str, name: str) -> int:
     if invites.clean_name(name) is None:
         print("homecare invite: --name must not be empty (at most 200 letters)", file=sys.stderr)
         return EXIT_USAGE
+    c = _clinic(config, code)
+    if c is None:
+        return EXIT_USAGE
     username = await bot_username(config)
     db = Database(config.database.url)
     try:
-        c = config.clinic
         async with db.transaction() as session:
             clinic_id = await ensure_clinic(session, c.code, c.name, c.timezone)
             new = await invites.create(
@@ -86,11 +102,12 @@ async def _invite(config: Config, role: str, name: str) -> int:
                 name=name,
                 now=utcnow(),
                 actor_role="system",
+                roles=invites.CLI_ROLES,
             )
     finally:
         await db.dispose()
-    expires = new.expires_at.astimezone(config.clinic.tz).strftime("%Y-%m-%d %H:%M")
-    print(f"Invite for {new.name} as {role} at {config.clinic.name} (single use, until {expires}).")
+    expires = new.expires_at.astimezone(c.tz).strftime("%Y-%m-%d %H:%M")
+    print(f"Invite for {new.name} as {role} at {c.name} (single use, until {expires}).")
     if username:
         print(f"link: {invites.deep_link(username, new.code)}")
     else:
@@ -105,7 +122,7 @@ async def _invite(config: Config, role: str, name: str) -> int:
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
-    return asyncio.run(_invite(_load(args), args.role, args.name))
+    return asyncio.run(_invite(_load(args), args.role, args.name, args.clinic))
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -118,7 +135,14 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f'"{text}" is not a date YYYY-MM-DD') from None
 
 
-async def _export(config: Config, start: date, end: date, fmt: str, output: Path | None) -> int:
+async def _export(
+    config: Config,
+    start: date,
+    end: date,
+    fmt: str,
+    output: Path | None,
+    code: str | None = None,
+) -> int:
     from db.services import audit, exports
     from db.services.accounts import ensure_clinic
     from db.session import Database
@@ -126,7 +150,9 @@ async def _export(config: Config, start: date, end: date, fmt: str, output: Path
     if end < start:
         print("homecare export: --to is before --from", file=sys.stderr)
         return EXIT_USAGE
-    c = config.clinic
+    c = _clinic(config, code)
+    if c is None:
+        return EXIT_USAGE
     db = Database(config.database.url)
     try:
         async with db.transaction() as session:
@@ -182,7 +208,8 @@ def _write(files: list[ExportFile], fmt: str, output: Path | None) -> list[Path]
 
 def cmd_export(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else None
-    return asyncio.run(_export(_load(args), args.start, args.end, args.format, output))
+    config = _load(args)
+    return asyncio.run(_export(config, args.start, args.end, args.format, output, args.clinic))
 
 
 # --- audit ---------------------------------------------------------------------------------------
@@ -250,8 +277,9 @@ def cmd_nurse_ihs(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("invite", help="create a single-use staff invite link (24 h)")
-    p.add_argument("--role", choices=["head", "nurse"], required=True)
+    p.add_argument("--role", choices=["head", "nurse", "city_admin"], required=True)
     p.add_argument("--name", required=True, help="the invited person's full name")
+    p.add_argument("--clinic", default=None, help="clinic code (default: the first clinic)")
     p.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_invite)
 
@@ -262,6 +290,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument(
         "--output", help="file (xlsx, fhir) or folder (csv); default: the current folder"
     )
+    p.add_argument("--clinic", default=None, help="clinic code (default: the first clinic)")
     p.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_export)
 

@@ -23,6 +23,13 @@ from zoneinfo import ZoneInfo
 from homecare.config_checks import WEEKDAYS as WEEKDAYS
 from homecare.config_checks import Bad, parse_time, validate
 from homecare.config_checks import tile_url_ok as tile_url_ok
+from homecare.config_clinics import (
+    clinic_by_code,
+    clinics_from_tables,
+    for_clinic,
+    normalise_clinics,
+    split_sections,
+)
 from homecare.config_telegram import DEFAULT_ALLOWED_UPDATES
 from homecare.errors import ConfigError
 
@@ -80,6 +87,8 @@ class ClinicConfig:
     )
     working_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat")
     working_hours: tuple[time, time] = (time(8, 0), time(14, 0))
+    # Days this clinic is closed ("YYYY-MM-DD"), besides [schedule] closures (all clinics).
+    closures: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -284,12 +293,24 @@ class Config:
     logging: LoggingConfig = LoggingConfig()
     services: tuple[ServiceType, ...] = DEFAULT_SERVICES
     danger_signs: tuple[DangerSign, ...] = DEFAULT_DANGER_SIGNS
+    # Every puskesmas of the install (`[[clinics]]`); just `clinic` for a `[clinic]` file.
+    clinics: tuple[ClinicConfig, ...] = ()
     # Where the file came from, for messages; not a setting.
     source: str = field(default="<defaults>", compare=False)
+
+    def __post_init__(self) -> None:
+        normalise_clinics(self)
 
     @property
     def demo(self) -> bool:
         return not self.telegram.token
+
+    def clinic_by_code(self, code: str) -> ClinicConfig | None:
+        return clinic_by_code(self, code)
+
+    def for_clinic(self, code: str) -> Config:
+        """This configuration as clinic `code` sees it (homecare.config_clinics)."""
+        return for_clinic(self, code)
 
     def service(self, code: str) -> ServiceType | None:
         return next((s for s in self.services if s.code == code), None)
@@ -403,8 +424,12 @@ def config_from_mapping(
     `complete=False` when the environment is still to be applied (see `config_checks.validate`)."""
     try:
         kwargs: dict[str, Any] = {}
+        split_sections(data)
         for key, value in data.items():
-            if key in _SECTIONS:
+            if key == "clinics":
+                kwargs["clinics"] = clinics_from_tables(value, ClinicConfig, _build)
+                kwargs["clinic"] = kwargs["clinics"][0]
+            elif key in _SECTIONS:
                 if not isinstance(value, dict):
                     raise ConfigError(f"[{key}]", "must be a table")
                 kwargs[key] = _build(_SECTIONS[key], value, prefix=f"[{key}] ")

@@ -6,15 +6,14 @@ from __future__ import annotations
 import re
 from datetime import time
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from homecare.config_clinics import WEEKDAYS as WEEKDAYS
+from homecare.config_clinics import check_clinics
 from homecare.config_telegram import check_telegram
 from homecare.errors import ConfigError
 
 if TYPE_CHECKING:
     from homecare.config import Config
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Bad(Exception):
@@ -58,12 +57,7 @@ def tile_url_ok(url: str) -> bool:
 def validate(cfg: Config, complete: bool = True) -> None:
     """Cross-field and semantic checks, each naming the key. `complete=False`: secrets may
     still come from the environment, so their absence is not an error yet."""
-    try:
-        ZoneInfo(cfg.clinic.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            "[clinic] timezone", f'"{cfg.clinic.timezone}" is not a known time zone'
-        ) from None
+    check_clinics(cfg)
     web = cfg.web
     _check(0 <= web.port <= 65535, "[web] port", "must be 0..65535")
     _check(
@@ -111,18 +105,6 @@ def validate(cfg: Config, complete: bool = True) -> None:
         cfg.database.url.split(":", 1)[0] in ("sqlite+aiosqlite", "postgresql+asyncpg"),
         "[database] url",
         "must start with sqlite+aiosqlite:// or postgresql+asyncpg://",
-    )
-    c = cfg.clinic
-    _check(-90 <= c.location.lat <= 90, "[clinic] location.lat", "must be between -90 and 90")
-    _check(-180 <= c.location.lon <= 180, "[clinic] location.lon", "must be between -180 and 180")
-    _check(c.service_radius_km > 0, "[clinic] service_radius_km", "must be above 0")
-    _check(len(c.service_area) > 0, "[clinic] service_area", "must list at least one kelurahan")
-    for d in c.working_days:
-        _check(d in WEEKDAYS, "[clinic] working_days", f'"{d}" is not one of {", ".join(WEEKDAYS)}')
-    _check(
-        c.working_hours[0] < c.working_hours[1],
-        "[clinic] working_hours",
-        "end must be after start",
     )
     s = cfg.schedule
     _check(len(s.windows) > 0, "[schedule] windows", "must list at least one window")

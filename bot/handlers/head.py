@@ -475,6 +475,7 @@ async def accept_invite(update: Update, context: HomecareContext, payload: str) 
     account = turn.require_account()
     code = invites.code_from_payload(payload) or ""
     now = utcnow()
+    turn.switch_clinic(await invites.clinic_of(turn.session, code) or turn.clinic_id)
     try:
         accepted = await invites.accept(
             turn.session,

@@ -94,30 +94,41 @@ async def report_period(update: Update, context: HomecareContext) -> None:
     await _send_report(turn, period)
 
 
-async def send_weekly_reports(hc: Homecare, now: datetime | None = None) -> list[int]:
+async def send_weekly_reports(
+    hc: Homecare, now: datetime | None = None, clinic_id: int | None = None
+) -> list[int]:
     """Queue last week's report (Monday to Sunday before `now`'s week) to every head of the
-    clinic. Once per head and week: the outbox's dedupe keys make a second run, or a catch-up
-    after a restart, add nothing. Returns the outbox ids queued."""
-    now = now or utcnow()
-    tz = hc.config.clinic.tz
+    clinic (each clinic when None). Once per head and week: the outbox's dedupe keys make a
+    second run, or a catch-up after a restart, add nothing. Returns the outbox ids queued."""
+    if clinic_id is None:
+        ids: list[int] = []
+        for one, _ in hc.clinics.scopes():
+            ids += await send_weekly_reports(hc, now, one)
+        return ids
+    return await _weekly_report(hc, now or utcnow(), clinic_id)
+
+
+async def _weekly_report(hc: Homecare, now: datetime, clinic_id: int) -> list[int]:
+    config = hc.clinics.config_for(clinic_id)
+    tz = config.clinic.tz
     today_ = now.astimezone(tz).date()
     period = reports.last_complete_week(today_)
     ids: list[int] = []
     async with hc.db.transaction() as session:
-        heads = await reports.report_readers(session, hc.clinic_id)
+        heads = await reports.report_readers(session, clinic_id)
         if not heads:
             return []
-        report = await reports.build(session, hc.clinic_id, period, tz)
+        report = await reports.build(session, clinic_id, period, tz)
         for account in heads:
             tr = Translator(account.language)
             ids += await outbox.queue_calls(
                 session,
-                report_messages(tr, hc.config, report, today_, account.chat_id),
+                report_messages(tr, config, report, today_, account.chat_id),
                 chat_id=account.chat_id,
                 kind="weekly_report",
-                clinic_id=hc.clinic_id,
+                clinic_id=clinic_id,
                 account_id=account.id,
-                dedupe_prefix=f"weekly-report:{hc.clinic_id}:{period.token()}:{account.id}",
+                dedupe_prefix=f"weekly-report:{clinic_id}:{period.token()}:{account.id}",
             )
     if ids:
         hc.relay.wake(ids)
@@ -230,7 +241,7 @@ class ExportJob:
     async def _calls(self, hc: Homecare) -> list[tuple[str, dict[str, Any], bytes | None]]:
         """The files and summary, or a "failed" message: the head hears either way."""
         tr = Translator(self.language)
-        c = hc.config.clinic
+        c = hc.clinic(self.clinic_id)
         try:
             async with hc.db.read() as session:
                 data = await exports.load(

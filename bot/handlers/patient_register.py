@@ -36,6 +36,8 @@ from db.services import consent as consent_service
 from db.services import conversation
 from db.services.patients import my_patients
 from db.services.registration import PatientDraft, draft_complete, register_patient
+from homecare.config import ClinicConfig
+from homecare.config_clinics import all_service_areas, clinic_of_kelurahan
 
 FLOW = "p.reg"
 
@@ -163,7 +165,7 @@ def _step_prompt(c: Ctx) -> Reply:
         return render.birth_prompt(tr)
     if step == "kel":
         return render.kelurahan_prompt(
-            tr, nonce, c.config.clinic.service_area, "patient.reg.kelurahan"
+            tr, nonce, all_service_areas(c.config), "patient.reg.kelurahan"
         )
     if step in ("loc", "locfar"):
         return _location_prompt(c)
@@ -172,8 +174,9 @@ def _step_prompt(c: Ctx) -> Reply:
 
 def _location_prompt(c: Ctx) -> Reply:
     if c.conv.step == "locfar":
-        km = far_from_clinic(float(c.data["plat"]), float(c.data["plon"]), c.config.clinic)
-        return render.far_pin_ask(c.tr, c.nonce, km or 0.0, c.config.clinic.name)
+        clinic = _routed_clinic(c)
+        km = far_from_clinic(float(c.data["plat"]), float(c.data["plon"]), clinic)
+        return render.far_pin_ask(c.tr, c.nonce, km or 0.0, clinic.name)
     return render.location_prompt(c.tr)
 
 
@@ -293,7 +296,7 @@ async def _account_consent(c: Ctx, agreed: bool, who: str | None = None) -> None
 
 
 async def _kelurahan(c: Ctx, arg: str) -> None:
-    area = c.config.clinic.service_area
+    area = all_service_areas(c.config)
     if arg == "x":
         await c.accepted_press()
         await c.end()
@@ -315,8 +318,25 @@ async def _address(c: Ctx, changes: dict[str, Any]) -> None:
 
 
 async def _after_kelurahan(c: Ctx, **changes: Any) -> None:
+    # The kelurahan decides the puskesmas (each kelurahan is in one clinic's service area).
+    clinic = clinic_of_kelurahan(c.config, str(changes.get("kel") or c.data.get("kel") or ""))
+    if clinic is None:
+        await c.end()
+        await c.say(render.out_of_area(c.tr, c.config))
+        return
     rtrw = changes.get("rtrw", c.data.get("rtrw"))
-    await goto(c, "loc" if rtrw else "rtrw", **changes)
+    await goto(c, "loc" if rtrw else "rtrw", pk=clinic.code, **changes)
+
+
+def _routed_clinic(c: Ctx) -> ClinicConfig:
+    """The puskesmas the family's kelurahan belongs to (the person's own until it is known)."""
+    return c.config.clinic_by_code(str(c.data.get("pk") or "")) or c.config.clinic
+
+
+def _routed_clinic_id(c: Ctx) -> int:
+    code = str(c.data.get("pk") or "")
+    clinics = c.turn.clinics
+    return clinics.ids.get(code, c.clinic_id) if clinics is not None else c.clinic_id
 
 
 async def _save(c: Ctx) -> None:
@@ -329,6 +349,7 @@ async def _save(c: Ctx) -> None:
         await begin(c.turn, c.now, then=data.get("then"))
         return
     relation, shown_hash, shown_language = consented
+    c.turn.switch_clinic(_routed_clinic_id(c))
     patient = await register_patient(
         c.session,
         account=c.account,
@@ -377,11 +398,11 @@ async def on_message(c: Ctx, msg: Incoming) -> None:
         if step == "label":
             await _typed_label(c, msg)
         elif step == "address":
-            await _address(c, read_address_parts(msg, c.config.clinic.service_area))
+            await _address(c, read_address_parts(msg, all_service_areas(c.config)))
         elif step in TEXT_STEPS:
             await goto(c, NEXT[step], **read_text_field(step, msg, c.today, c.data))
         elif step == "kel":
-            await _after_kelurahan(c, **read_kelurahan_text(msg, c.config.clinic.service_area))
+            await _after_kelurahan(c, **read_kelurahan_text(msg, all_service_areas(c.config)))
         elif step in ("loc", "locfar"):
             await _location(c, msg)
         else:
@@ -421,7 +442,7 @@ async def _location(c: Ctx, msg: Incoming) -> None:
         c.advance("confirm", lat=None, lon=None)
     else:
         changes = read_location(msg)
-        if far_from_clinic(changes["lat"], changes["lon"], c.config.clinic) is not None:
+        if far_from_clinic(changes["lat"], changes["lon"], _routed_clinic(c)) is not None:
             # A pin sent from elsewhere would make every visit unplannable: ask first.
             await goto(c, "locfar", plat=changes["lat"], plon=changes["lon"])
             return

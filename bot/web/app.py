@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.web import (
     auth,
+    clinic_picker,
     downloads,
     health,
     nurse_actions,
@@ -109,6 +110,7 @@ def create_web_app(hc: HomecareApp) -> Starlette:
     routes: list[Any] = [
         *health.ROUTES,
         *auth.ROUTES,
+        *clinic_picker.ROUTES,
         *downloads.ROUTES,  # before /kunjungan/{visit_id}
         *pages.ROUTES,
         *nurse_actions.ROUTES,

@@ -71,7 +71,7 @@ async def mini_app_login(request: Request) -> Response:
         return page(request, "login_refused.html", None, status_code=403)
     async with hc.db.transaction(urgent=True) as session:
         opened = await console_auth.open_for_telegram_user(
-            session, user.telegram_user_id, hc.clinic_id, now
+            session, user.telegram_user_id, hc.clinics.of_account, now
         )
     if opened is None:
         return page(request, "login_refused.html", None, status_code=403)

@@ -6,6 +6,7 @@ same `db.services.access` record rules, so a page never shows what the bot would
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
@@ -26,6 +27,7 @@ from db.types import utcnow
 
 if TYPE_CHECKING:
     from bot.app import HomecareApp
+    from homecare.config import Config
 
 COOKIE = "hc_console"
 HERE = Path(__file__).parent
@@ -34,6 +36,9 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 def hc_of(request: Request) -> HomecareApp:
     return request.app.state.hc  # type: ignore[no-any-return]
+
+
+CLINIC_COOKIE = "hc_clinic"  # the clinic a city admin looks at (ignored for anyone else)
 
 
 async def current_staff(request: Request) -> Staff | None:
@@ -46,7 +51,20 @@ async def current_staff(request: Request) -> Staff | None:
     if staff is not None and staff.needs_touch:
         async with hc.db.transaction(urgent=True) as session:
             await console_auth.touch(session, staff.session_id, now)
+    if staff is not None and staff.is_city_admin:
+        chosen = request.cookies.get(CLINIC_COOKIE, "")
+        if chosen.isdigit() and hc.clinics.known(int(chosen)):
+            staff = dataclasses.replace(staff, clinic_id=int(chosen))
+    # Every page is bound to this person's clinic: its settings come from here (config_of).
+    request.state.staff = staff
     return staff
+
+
+def config_of(request: Request) -> Config:
+    """The configuration as the signed-in person's clinic sees it (the first clinic before
+    sign-in)."""
+    staff = getattr(request.state, "staff", None)
+    return hc_of(request).clinics.config_for(staff.clinic_id if staff is not None else None)
 
 
 class SignInNeeded(Exception):
@@ -78,7 +96,15 @@ async def check_csrf(request: Request) -> Mapping[str, Any]:
 
 
 def _helpers(tr: Translator, request: Request) -> dict[str, Any]:
-    config = hc_of(request).config
+    config = config_of(request)
+    staff = getattr(request.state, "staff", None)
+    hc = hc_of(request)
+    # A city admin's clinic picker: (code, name, chosen) for every clinic.
+    choices = (
+        [(c.code, c.name, c.code == config.clinic.code) for c in hc.config.clinics]
+        if staff is not None and staff.is_city_admin
+        else []
+    )
 
     def hm(t: time | datetime | None) -> str:
         return t.strftime("%H:%M") if t is not None else "--:--"
@@ -95,6 +121,7 @@ def _helpers(tr: Translator, request: Request) -> dict[str, Any]:
         "status": lambda s: Markup(status_word(tr, s)),
         "service": lambda c: Markup(service_name(config, c, tr.language)),
         "clinic": config.clinic.name,
+        "clinic_choices": choices,
         "csrf": csrf_of(request),
     }
 
@@ -117,4 +144,4 @@ def redirect(url: str) -> Response:
 
 
 def today_of(request: Request, now: datetime) -> date:
-    return now.astimezone(hc_of(request).config.clinic.tz).date()
+    return now.astimezone(config_of(request).clinic.tz).date()

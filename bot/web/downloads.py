@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.i18n import Translator
-from bot.web.context import hc_of, page, require_staff, today_of
+from bot.web.context import config_of, hc_of, page, require_staff, today_of
 from bot.web.pages import log_filter
 from db.services import exports, log_export
 from db.services.console_auth import Staff
@@ -38,10 +38,10 @@ async def download(request: Request) -> Response:
     fmt = request.query_params.get("format", "")
     if fmt not in exports.FORMATS:
         raise HTTPException(404)
-    found = log_filter(request, today_of(request, utcnow()), hc.config.clinic.service_area)
+    found = log_filter(request, today_of(request, utcnow()), config_of(request).clinic.service_area)
     if isinstance(found, str):
         return page(request, "refused.html", staff, status_code=400, text=staff_text(staff, found))
-    clinic = hc.config.clinic
+    clinic = config_of(request).clinic
     async with hc.db.read() as session:
         data = await log_export.filtered(session, staff.clinic_id, clinic.code, found, clinic.tz)
     try:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from bot.i18n import Translator
 from bot.render.nurse import refusal_text
-from bot.web.context import check_csrf, hc_of, page, redirect, require_staff
+from bot.web.context import check_csrf, config_of, hc_of, page, redirect, require_staff
 from db.services import access, nurse_visits
 from db.types import utcnow
 
@@ -49,7 +49,7 @@ async def stop_action(request: Request) -> Response:
         visit = await access.nurse_visit(session, staff.account, staff.clinic_id, int(visit_id))
         if nurse is None or visit is None:
             raise HTTPException(403)
-        account, config = staff.account, hc.config
+        account, config = staff.account, config_of(request)
         if action == "go":
             result = await nurse_visits.depart(session, config, nurse, account, visit, now)
         elif action == "arr":

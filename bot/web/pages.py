@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from bot.i18n import Translator
 from bot.render.route_map import MapPoint, directions_url, route_links
-from bot.web.context import hc_of, page, require_staff, today_of
+from bot.web.context import config_of, hc_of, page, require_staff, today_of
 from bot.web.map_data import MapRoute, MapStop, map_data
 from bot.web.nurse_actions import actions_for
 from bot.web.reassign import choices as reassign_choices
@@ -34,7 +34,7 @@ async def board_page(request: Request) -> Response:
     staff = await require_staff(request, head=True)
     hc = hc_of(request)
     async with hc.db.read() as session:
-        today = await board.load(session, staff.clinic_id, utcnow(), hc.config.clinic.tz)
+        today = await board.load(session, staff.clinic_id, utcnow(), config_of(request).clinic.tz)
     return page(request, "board.html", staff, board=today, refresh_s=60)
 
 
@@ -84,7 +84,7 @@ async def log_page(request: Request) -> Response:
     staff = await require_staff(request, head=True)
     hc = hc_of(request)
     today = today_of(request, utcnow())
-    found = log_filter(request, today, hc.config.clinic.service_area)
+    found = log_filter(request, today, config_of(request).clinic.service_area)
     error = found if isinstance(found, str) else None
     f = found if isinstance(found, LogFilter) else LogFilter(today - timedelta(days=6), today)
     pg = _int(request.query_params.get("hal")) or 1
@@ -108,7 +108,7 @@ async def log_page(request: Request) -> Response:
         result=result,
         nurses=nurses,
         statuses=STATUSES,
-        kelurahan=hc.config.clinic.service_area,
+        kelurahan=config_of(request).clinic.service_area,
         services=hc.config.services,
         query=query,
     )
@@ -126,7 +126,7 @@ async def detail_page(request: Request) -> Response:
             session,
             staff.clinic_id,
             visit_id,
-            hc.config.clinic.tz,
+            config_of(request).clinic.tz,
             viewer=staff.account,
             viewer_role=staff.role,
             now=utcnow(),
@@ -146,7 +146,7 @@ async def route_page(request: Request) -> Response:
         nurse = await access.nurse_of(session, staff.account, staff.clinic_id)
         if nurse is None:
             raise HTTPException(403)
-        day = await load_nurse_day(session, hc.config, nurse, today_of(request, now))
+        day = await load_nurse_day(session, config_of(request), nurse, today_of(request, now))
         await nurse_audit.route_viewed(
             session, staff.clinic_id, staff.account.id, [s.visit_id for s in day.stops], now
         )

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from bot.i18n import Translator
 from bot.render.formats import day_long
 from bot.render.nurse import reason_label
-from bot.web.context import check_csrf, hc_of, page, redirect, require_staff, today_of
+from bot.web.context import check_csrf, config_of, hc_of, page, redirect, require_staff, today_of
 from bot.web.map_data import MapRoute, MapStop, colour, map_data
 from db.services import plan_view
 from db.services.booking import load_rules
@@ -41,7 +41,7 @@ async def _default_day(request: Request, staff: Staff, now: datetime) -> date:
     """The next working day, by the same rules (holidays, closures) as the bot's /rencana."""
     hc = hc_of(request)
     async with hc.db.read() as session:
-        rules = await load_rules(session, hc.config, staff.clinic_id, now)
+        rules = await load_rules(session, config_of(request), staff.clinic_id, now)
     return next_working_day(rules, today_of(request, now))
 
 
@@ -49,15 +49,15 @@ async def _show(
     request: Request, staff: Staff, day: date, *, error: str = "", status_code: int = 200
 ) -> Response:
     hc = hc_of(request)
-    tz = hc.config.clinic.tz
+    tz = config_of(request).clinic.tz
     async with hc.db.read() as session:
-        view = await plan_view.load(session, hc.config, staff.clinic_id, day)
+        view = await plan_view.load(session, config_of(request), staff.clinic_id, day)
     tr = Translator(staff.account.language)
     routes = [
         MapRoute(r.nurse_name, [MapStop(s.seq, s.lat, s.lon, _label(s)) for s in r.stops])
         for r in view.routes
     ]
-    loc = hc.config.clinic.location
+    loc = config_of(request).clinic.location
     data = map_data(hc.config.web, (loc.lat, loc.lon), tr("console_plan.start"), routes)
     return page(
         request,
@@ -105,7 +105,7 @@ async def run_plan(request: Request) -> Response:
             request, staff, default, error=tr("console_plan.bad_date"), status_code=400
         )
     async with hc.db.transaction(urgent=True) as session:
-        rules = await load_rules(session, hc.config, staff.clinic_id, now)
+        rules = await load_rules(session, config_of(request), staff.clinic_id, now)
         refusal = plan_day_refusal(rules, today_of(request, now), day)
         busy = None
         if refusal is None:
@@ -117,7 +117,7 @@ async def run_plan(request: Request) -> Response:
         text = tr(f"console_plan.{refusal}", day=day_long(tr, day))
         return await _show(request, staff, day, error=text, status_code=400)
     if busy is not None:
-        at = busy.started_at.astimezone(hc.config.clinic.tz).strftime("%H:%M")
+        at = busy.started_at.astimezone(config_of(request).clinic.tz).strftime("%H:%M")
         return await _show(
             request, staff, day, error=tr("console_plan.busy", at=at), status_code=409
         )

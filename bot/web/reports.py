@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from bot.i18n import Translator
 from bot.render.head.reports import period_label, report_chart, report_text
-from bot.web.context import hc_of, page, require_staff, today_of
+from bot.web.context import config_of, hc_of, page, require_staff, today_of
 from bot.web.satusehat_view import last_submission
 from db.services import reports
 from db.types import utcnow
@@ -29,8 +29,8 @@ async def report_page(request: Request) -> Response:
     if period is None or period.start > today:
         error, period = "console.web.bad_period", reports.week_of(today)
     async with hc.db.read() as session:
-        report = await reports.build(session, staff.clinic_id, period, hc.config.clinic.tz)
-        sat = await last_submission(session, hc.config, staff.clinic_id)
+        report = await reports.build(session, staff.clinic_id, period, config_of(request).clinic.tz)
+        sat = await last_submission(session, config_of(request), staff.clinic_id)
     tr = Translator(staff.account.language)
     # matplotlib's Agg figure is CPU work: off the event loop the bot shares.
     chart = base64.b64encode(await asyncio.to_thread(report_chart, tr, report)).decode()
@@ -44,7 +44,7 @@ async def report_page(request: Request) -> Response:
         error=error,
         title=period_label(tr, period),
         # Telegram's HTML subset (b, i, code): valid HTML, escaped values.
-        body=Markup(report_text(tr, hc.config, report)),
+        body=Markup(report_text(tr, config_of(request), report)),
         chart=chart,
         prev=period.previous().token(),
         next=nxt.token() if nxt.start <= today else None,

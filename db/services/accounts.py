@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Account, AccountRole, Clinic
 from db.types import utcnow
 
-ROLES = ("patient", "caregiver", "nurse", "head", "admin")
+ROLES = ("patient", "caregiver", "nurse", "head", "admin", "city_admin")
+# Roles that make an account staff of the clinic they are held in (the person's clinic).
+STAFF_ROLES = frozenset({"nurse", "head", "admin", "city_admin"})
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,10 @@ def rules_for(config: Config, extra_closures: Iterable[date] = ()) -> BookingRul
     """The clinic's booking policy from configuration (plus closures stored in the database)."""
     clinic, schedule = config.clinic, config.schedule
     working = frozenset(WEEKDAY_INDEX[d] for d in clinic.working_days if d != "sun")
-    windows = tuple(sorted(TimeWindow.parse(w) for w in schedule.windows))
+    every = tuple(sorted(TimeWindow.parse(w) for w in schedule.windows))
+    # Only windows that start while this clinic works (clinics of one install keep their hours).
+    opens, closes = clinic.working_hours
+    windows = tuple(w for w in every if opens <= w.start < closes) or every
     closures = frozenset(date.fromisoformat(d) for d in schedule.closures) | frozenset(
         extra_closures
     )

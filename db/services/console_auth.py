@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Account
 from db.models_console import ConsoleLogin, ConsoleSession
+from db.services.accounts import STAFF_ROLES as STAFF_ROLES
 from db.services.accounts import roles_of
 from homecare.config import WebConfig
 
-STAFF_ROLES = frozenset({"nurse", "head", "admin"})
 # Login link secrets and session secrets: 32 random bytes each, URL-safe text.
 SECRET_BYTES = 32
 TOUCH_EVERY = timedelta(minutes=1)
@@ -84,7 +85,12 @@ class Staff:
 
     @property
     def is_head(self) -> bool:
-        return bool(self.roles & {"head", "admin"})
+        return bool(self.roles & {"head", "admin", "city_admin"})
+
+    @property
+    def is_city_admin(self) -> bool:
+        """Sees every clinic of the install (the console's clinic picker)."""
+        return "city_admin" in self.roles
 
     @property
     def is_nurse(self) -> bool:
@@ -93,6 +99,8 @@ class Staff:
     @property
     def role(self) -> str:
         """The role written to the audit log."""
+        if self.is_city_admin and not self.roles & {"head", "admin"}:
+            return "city_admin"
         return "head" if self.is_head else "nurse"
 
 
@@ -127,15 +135,20 @@ async def redeem(
 
 
 async def open_for_telegram_user(
-    session: AsyncSession, telegram_user_id: int, clinic_id: int, now: datetime
+    session: AsyncSession,
+    telegram_user_id: int,
+    clinic_of: Callable[[Account], int],
+    now: datetime,
 ) -> tuple[str, ConsoleSession] | None:
     """A session for the staff account of a Telegram user vouched for by Mini App data
-    (bot/web/initdata.py), or None when that user is no staff member of the clinic."""
+    (bot/web/initdata.py), or None when that user is no staff member of their clinic
+    (`clinic_of`: the person's clinic, bot.clinics)."""
     account = await session.scalar(
         select(Account).where(Account.telegram_user_id == telegram_user_id)
     )
     if account is None or account.deleted_at is not None:
         return None
+    clinic_id = clinic_of(account)
     if not staff_roles(account, clinic_id):
         return None
     return await _open(session, account.id, clinic_id, now)

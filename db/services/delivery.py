@@ -57,6 +57,7 @@ class Claimed:
     params: dict[str, Any] = field(default_factory=dict)
     language: str | None = None  # the recipient's language now (None: no account)
     filename: str | None = None
+    clinic_id: int | None = None  # whose settings (phone, time zone) the intent renders with
 
 
 def _due(row: Any) -> Due:
@@ -150,6 +151,7 @@ _CLAIMED_COLUMNS = (
     OutboxMessage.uncertain,
     OutboxMessage.template,
     OutboxMessage.params,
+    OutboxMessage.clinic_id,
 )
 
 
@@ -201,6 +203,7 @@ async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | 
         params=decode_params(row.params),
         language=language,
         filename=filename,
+        clinic_id=row.clinic_id,
     )
 
 

@@ -24,6 +24,8 @@ from db.services.accounts import grant_role
 
 PAYLOAD_PREFIX = "inv_"
 INVITE_ROLES = ("nurse", "head")
+# Only the operator's CLI (`homecare invite --role city_admin`) may invite a city admin.
+CLI_ROLES = (*INVITE_ROLES, "city_admin")
 LIFETIME = timedelta(hours=24)
 DEFAULT_DAILY_CAP = 8
 MAX_NAME = 200
@@ -31,6 +33,11 @@ MAX_NAME = 200
 
 def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def clinic_of(session: AsyncSession, code: str) -> int | None:
+    """The clinic an invite code was made for (a newcomer's turn does not know it yet)."""
+    return await session.scalar(select(Invite.clinic_id).where(Invite.code_hash == code_hash(code)))
 
 
 def deep_link(bot_username: str, code: str) -> str:
@@ -63,10 +70,11 @@ async def create(
     now: datetime,
     created_by_account_id: int | None = None,
     actor_role: str = "system",
+    roles: tuple[str, ...] = INVITE_ROLES,
 ) -> NewInvite:
     """Store a new invite (its hash) and return the code to hand over."""
-    if role not in INVITE_ROLES:
-        raise ValueError(f"invites are for {' or '.join(INVITE_ROLES)}, not {role!r}")
+    if role not in roles:
+        raise ValueError(f"invites are for {' or '.join(roles)}, not {role!r}")
     cleaned = clean_name(name)
     if cleaned is None:
         raise ValueError("the invited person's name is empty or too long")

@@ -266,8 +266,15 @@ class _Context:
     asked: set[int] = field(default_factory=set)  # visits whose evening question was sent
 
 
-async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: int = 500) -> Fired:
-    """Handle up to `limit` pending reminders due at `now` (oldest first)."""
+async def fire_due(
+    session: AsyncSession,
+    config: Config,
+    now: datetime,
+    limit: int = 500,
+    config_for: Callable[[int], Config] | None = None,
+) -> Fired:
+    """Handle up to `limit` pending reminders due at `now` (oldest first). `config_for`: each
+    visit's clinic's configuration (several clinics, each in its own time zone)."""
     fired = Fired()
     rows = list(
         await session.scalars(
@@ -325,12 +332,15 @@ async def fire_due(session: AsyncSession, config: Config, now: datetime, limit: 
         if visit is None or patient is None or VisitStatus(visit.status) not in PLANNED:
             _skip(ctx, row, SKIP_VISIT_CLOSED)
             continue
+        if config_for is not None:
+            ctx.config = config_for(visit.clinic_id)
+            ctx.rules = reminder_rules(ctx.config)
         decision = late_reminder_decision(
             ctx.rules,
             ReminderKind(row.kind),
             row.due_at,
             now,
-            window_start(visit, config),
+            window_start(visit, ctx.config),
             visit.planned_arrival,
         )
         if decision.action is DeliveryAction.WAIT:

@@ -75,6 +75,24 @@ def kelurahan_prompt(tr: Translator, nonce: str, area: Sequence[str], key: str) 
 
 
 def out_of_area(tr: Translator, config: Config) -> Reply:
+    if len(config.clinics) > 1:  # a city-wide install: which puskesmas serves where
+        lines = (
+            tr(
+                "clinics.clinic_line",
+                name=escape(c.name),
+                phone=escape(c.phone),
+                area=escape(", ".join(c.service_area)),
+            )
+            for c in config.clinics
+        )
+        return Reply(
+            tr(
+                "clinics.out_of_area",
+                clinics="\n".join(lines),
+                emergency=" / ".join(config.clinic.emergency_numbers),
+            ),
+            remove_keyboard=True,
+        )
     return Reply(
         tr(
             "patient.reg.out_of_area",

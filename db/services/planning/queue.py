@@ -21,29 +21,30 @@ class _Wakeable(Protocol):
     def wake(self) -> None: ...
 
 
-# The worker of this process (`PlanningWorker.register`), woken after a commit that queued a run.
-_worker: _Wakeable | None = None
+# The workers of this process (`PlanningWorker.register`; one per clinic), woken after a commit
+# that queued a run (each runs only its own clinic's runs).
+_workers: list[_Wakeable] = []
 
 
 def set_worker(worker: _Wakeable) -> None:
-    global _worker
-    _worker = worker
+    if worker not in _workers:
+        _workers.append(worker)
 
 
 def clear_worker(worker: _Wakeable) -> None:
-    global _worker
-    if _worker is worker:
-        _worker = None
+    if worker in _workers:
+        _workers.remove(worker)
 
 
 def _wake_after_commit(session: AsyncSession) -> None:
-    """Wake the running worker once this transaction commits (it reads committed rows)."""
-    worker = _worker
-    if worker is None:
+    """Wake the running workers once this transaction commits (they read committed rows)."""
+    workers = list(_workers)
+    if not workers:
         return
 
     def wake(_session: Any) -> None:
-        worker.wake()
+        for worker in workers:
+            worker.wake()
 
     event.listen(session.sync_session, "after_commit", wake, once=True)
 
