@@ -12,6 +12,9 @@ Scheduling
     person's reply (`kind` reply/menu, or queued by an update) takes the next slot before bulk
     reminders, so a reply is not stuck behind 2,000 reminders.
 
+    Only as many messages are in flight as the pace needs (`AtRisk` in bot/delivery_policy.py),
+    so a crash repeats at most one while Telegram answers within a pacing interval.
+
     PTB's `AIORateLimiter` is not used: it throttles only the overall rate and groups (private
     chats are not spaced at 1/s) and a 429 stops every request; here the relay needs per-chat
     order, priorities and retries that survive a restart, so the pacing lives with the lanes.
@@ -51,6 +54,7 @@ from bot.delivery_policy import (
     FLOOD_CHATS,
     FLOOD_WINDOW_S,
     UNREACHABLE,
+    AtRisk,
     Item,
     Lane,
     Outcome,
@@ -116,6 +120,7 @@ class Relay:
         self._ready_free: list[tuple[int, int, int, int]] = []
         self._timers: list[tuple[float, int, int]] = []  # (loop time, chat, ticket)
         self._inflight: set[asyncio.Task[None]] = set()
+        self._at_risk = AtRisk(1.0 / cfg.global_rate_per_s)  # messages sent, not yet marked
         self._parked: list[Lane] = []  # lanes waiting for earlier bot-wide calls
         self._on_network: set[asyncio.Task[Any]] = set()
         self._announced: set[int] = set()
@@ -141,6 +146,11 @@ class Relay:
         self._stopping.set()
         self._load_now.set()
         self._kick.set()
+
+    @property
+    def messages_at_risk(self) -> int:
+        """Messages sent and not yet marked: what a crash now would send again."""
+        return len(self._at_risk.starts)
 
     @property
     def backlog(self) -> int:
@@ -322,12 +332,18 @@ class Relay:
         # After a bot-wide 429 everything waits; otherwise only messages wait for the pacer.
         wait = self._global_hold - now
         ready = self._ready_free
+        at_risk = 0.0
         if not ready:
             wait = max(wait, self._global.delay(now))
             ready = self._ready
-        if wait > 0:
-            # Sleep without taking a slot: a reply arriving meanwhile may take it first.
-            await self._sleep(wait)
+            if self._at_risk.starts and self._head_is_message(ready):
+                at_risk = self._at_risk.room(now)
+        if max(wait, at_risk) > 0:
+            if at_risk > wait:  # a message in flight being marked wakes us (kick)
+                self._kick.clear()
+                await self._wait(self._kick, at_risk)
+            else:  # sleep without taking a slot: a reply arriving meanwhile may take it first
+                await self._sleep(wait)
             return
         _, _, chat_id, ticket = heapq.heappop(ready)
         lane = self._lanes.get(chat_id)
@@ -344,10 +360,17 @@ class Relay:
         lane.busy = True
         task = asyncio.create_task(self._send(lane, item), name=f"outbox-{item.due.id}")
         self._inflight.add(task)
+        if item.is_message:
+            self._at_risk.starts[task] = now
         task.add_done_callback(self._sent_callback)
+
+    def _head_is_message(self, ready: list[tuple[int, int, int, int]]) -> bool:
+        lane = self._lanes.get(ready[0][2]) if ready else None
+        return lane is not None and bool(lane.items) and lane.items[0].is_message
 
     def _sent_callback(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        self._at_risk.starts.pop(task, None)
         self._kick.set()
 
     async def _send(self, lane: Lane, item: Item) -> None:

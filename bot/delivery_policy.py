@@ -22,6 +22,14 @@ Uncertain outcomes (the explicit policy)
     one timeout gives a message at most two copies; a second uncertain outcome for the *same*
     message (two timeouts in a row) may give a third, which we prefer to a lost reminder.
     `outbox.uncertain` counts these outcomes per row.
+
+Messages at risk
+    A kill repeats every message sent and not yet marked at that moment. So only as many
+    messages are in flight as the pace needs (`AtRisk`): the next starts when those in flight are
+    marked, or once the newest has been out one pacing interval (1/`global_rate_per_s`, 34 ms at
+    29/s). While Telegram answers within that interval one message is at risk at a time and a
+    crash repeats at most one; at a round trip r about r × rate are in flight (3 at 100 ms),
+    which the rate needs. Edits and callback answers are not limited: a repeat shows nothing new.
 """
 
 from __future__ import annotations
@@ -141,3 +149,17 @@ class Outcome:
 
 
 DONE = Outcome(done=True)
+
+
+@dataclass
+class AtRisk:
+    """Messages in flight (sent, not yet marked) and when each started."""
+
+    spacing: float  # one pacing interval, seconds
+    starts: dict[object, float] = field(default_factory=dict)
+
+    def room(self, now: float) -> float:
+        """Seconds until another message may start (0: now)."""
+        if not self.starts:
+            return 0.0
+        return max(0.0, max(self.starts.values()) + self.spacing - now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from telegram.error import NetworkError, TimedOut
 
-from bot.delivery_policy import Pace, backoff_s, surely_not_sent
+from bot.delivery_policy import AtRisk, Pace, backoff_s, surely_not_sent
 from bot.messages import Reply, to_payload
 from db.models import Account, OutboxMessage, PatientLink, StaffTask
 from db.services import outbox
@@ -394,3 +395,74 @@ async def test_an_edit_is_not_paced_behind_a_backlog_of_messages(
     rows = await outbox_rows(hc.db, bulk)
     # At 29/s the reminders take about 5 s; the edit did not wait for them.
     assert sum(1 for r in rows if r.status == "pending") > 100
+
+
+def test_a_message_starts_when_those_in_flight_are_marked_or_one_interval_after_the_newest() -> (
+    None
+):
+    risk = AtRisk(spacing=0.1)
+    assert risk.room(5.0) == 0.0  # nothing in flight
+    risk.starts["a"] = 5.0
+    assert risk.room(5.04) == pytest.approx(0.06)
+    assert risk.room(5.1) == 0.0
+    risk.starts["b"] = 5.1  # the newest counts
+    assert risk.room(5.15) == pytest.approx(0.05)
+    del risk.starts["b"], risk.starts["a"]
+    assert risk.room(5.15) == 0.0
+
+
+async def _peak_at_risk(hc: Any) -> list[int]:
+    seen: list[int] = []
+
+    async def hook(stage: str, row_id: int) -> None:
+        if stage == "claimed":
+            seen.append(hc.relay.messages_at_risk)
+
+    hc.relay.hook = hook
+    return seen
+
+
+async def test_a_burst_goes_out_one_message_at_a_time_so_a_crash_repeats_at_most_one(
+    start_app: StartApp, client: Any, make_config: Callable[..., Config], sandbox: Any
+) -> None:
+    """The pacer allows a burst of 10, yet a message sent and not yet marked would be sent again
+    after a crash: while Telegram answers within the pacing interval, one is in flight at a time
+    (the relay could have 8 in flight)."""
+    config = make_config(sandbox)
+    config = config.replace(
+        delivery=dataclasses.replace(config.delivery, global_rate_per_s=4.0, global_burst=10)
+    )
+    hc = await start_app(config)
+    users = [await client.user(f"b{i}", started=True) for i in range(10)]
+    seen = await _peak_at_risk(hc)
+    ids = await queue_texts(hc, [(u.id, f"burst {u.name}") for u in users])
+
+    async def done() -> bool:
+        return await settled(hc.db, ids)
+
+    await wait_until(done, timeout=30)
+    assert len(seen) >= 10 and max(seen) == 1, seen
+
+
+async def test_with_a_slow_network_as_many_messages_fly_as_the_rate_needs(
+    start_app: StartApp, client: Any, make_config: Callable[..., Config], sandbox: Any
+) -> None:
+    """Each request held 0.3 s at 10 messages/s: one at a time would give 3/s; the relay starts
+    the next one a pacing interval (0.1 s) after the newest, so about 3 are in flight."""
+    config = make_config(sandbox)
+    config = config.replace(
+        delivery=dataclasses.replace(config.delivery, global_rate_per_s=10.0, global_burst=10)
+    )
+    hc = await start_app(config)
+    users = [await client.user(f"s{i}", started=True) for i in range(12)]
+    await client.set_faults(
+        [{"kind": "stall", "stall_seconds": 0.3, "stall_then": "answer", "probability": 1.0}]
+    )
+    seen = await _peak_at_risk(hc)
+    ids = await queue_texts(hc, [(u.id, f"slow {u.name}") for u in users])
+
+    async def done() -> bool:
+        return await settled(hc.db, ids)
+
+    await wait_until(done, timeout=30)
+    assert len(seen) >= 12 and 2 <= max(seen) <= 4, seen
