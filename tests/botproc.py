@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,8 +18,17 @@ from tests.support import TEST_TOKEN
 
 
 def write_config(
-    path: Path, *, base_url: str, database_url: str, level: str = "INFO", token: str = TEST_TOKEN
+    path: Path,
+    *,
+    base_url: str,
+    database_url: str,
+    level: str = "INFO",
+    token: str = TEST_TOKEN,
+    web_port: int | None = None,
 ) -> Path:
+    """The console listens on `web_port`, else on a port free now: the default 8090 may be
+    taken by another bot on this machine, and the child would exit at start."""
+    port = web_port if web_port is not None else _free_port()
     path.write_text(
         f"""
 [telegram]
@@ -31,10 +41,19 @@ url = "{database_url}"
 
 [logging]
 level = "{level}"
+
+[web]
+port = {port}
 """,
         encoding="utf-8",
     )
     return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class BotProcess:

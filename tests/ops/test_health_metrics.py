@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -229,13 +230,19 @@ async def test_a_stopped_worker_makes_healthz_503(
 
 
 def _break_sqlite_file(path: Path, *, broken: bool) -> None:
+    """Swap the database file for a link to a directory ("unable to open database file") and
+    back, each in one atomic rename: a connection opened in between a two-step swap would
+    create an empty database at the path and keep it open after the restore."""
     aside = path.with_suffix(".aside")
     if broken:
-        path.rename(aside)
-        path.mkdir()  # a directory where the file was: "unable to open database file"
+        os.link(path, aside)
+        nowhere = path.with_suffix(".nowhere")
+        nowhere.mkdir(exist_ok=True)
+        link = path.with_suffix(".link")
+        link.symlink_to(nowhere)
+        os.replace(link, path)
     else:
-        path.rmdir()
-        aside.rename(path)
+        os.replace(aside, path)
 
 
 @contextlib.asynccontextmanager

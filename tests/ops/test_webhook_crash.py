@@ -58,7 +58,10 @@ async def test_sigkill_in_webhook_mode_loses_nothing_and_repeats_nothing(
     await migrate.upgrade(db.engine)
     port = free_port()
     cfg = write_config(
-        tmp_path / "config.toml", base_url=sandbox.bot_api_base_url, database_url=db.url
+        tmp_path / "config.toml",
+        base_url=sandbox.bot_api_base_url,
+        database_url=db.url,
+        web_port=port,
     )
     # The crash tests' config, switched to webhook mode with the console on a known port.
     text = cfg.read_text(encoding="utf-8").replace(
@@ -68,8 +71,7 @@ async def test_sigkill_in_webhook_mode_loses_nothing_and_repeats_nothing(
     )
     # The relay's defaults (8 requests in flight): it keeps only as many *messages* in flight
     # as its pace needs, so a kill repeats at most the one being marked.
-    extra = f"\n[web]\nenabled = true\nport = {port}\n"
-    cfg.write_text(text + extra, encoding="utf-8")
+    cfg.write_text(text, encoding="utf-8")
     bot = BotProcess(cfg, tmp_path / "bot.log")
 
     users = [await client.user(f"keluarga{i:02d}") for i in range(USERS)]
