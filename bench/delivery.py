@@ -230,6 +230,7 @@ async def one_run(
             cfg.telegram, token=TOKEN, base_url=server.bot_api_base_url, poll_timeout_s=5
         ),
         database=dataclasses.replace(cfg.database, url=url),
+        web=dataclasses.replace(cfg.web, port=0),  # the console on any free port
     )
     hc = build_application(cfg, db=db)
     stop = asyncio.Event()

@@ -326,6 +326,7 @@ async def one_run(
             cfg.telegram, token=TOKEN, base_url=hello["base_url"], poll_timeout_s=5
         ),
         database=dataclasses.replace(cfg.database, url=url),
+        web=dataclasses.replace(cfg.web, port=0),  # the console on any free port
     )
     hc = build_application(cfg, db=db)
     if old_pacing:

@@ -120,7 +120,9 @@ class Relay:
         self._ready_free: list[tuple[int, int, int, int]] = []
         self._timers: list[tuple[float, int, int]] = []  # (loop time, chat, ticket)
         self._inflight: set[asyncio.Task[None]] = set()
-        self._at_risk = AtRisk(1.0 / cfg.global_rate_per_s)  # messages sent, not yet marked
+        # Messages sent, not yet marked. 3/4 of the pacer's interval: the pacer stays what
+        # sets the rate (its burst absorbs wake-up jitter), this only stops bursts in flight.
+        self._at_risk = AtRisk(0.75 / cfg.global_rate_per_s)
         self._parked: list[Lane] = []  # lanes waiting for earlier bot-wide calls
         self._on_network: set[asyncio.Task[Any]] = set()
         self._announced: set[int] = set()

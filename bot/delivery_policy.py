@@ -26,10 +26,11 @@ Uncertain outcomes (the explicit policy)
 Messages at risk
     A kill repeats every message sent and not yet marked at that moment. So only as many
     messages are in flight as the pace needs (`AtRisk`): the next starts when those in flight are
-    marked, or once the newest has been out one pacing interval (1/`global_rate_per_s`, 34 ms at
-    29/s). While Telegram answers within that interval one message is at risk at a time and a
-    crash repeats at most one; at a round trip r about r × rate are in flight (3 at 100 ms),
-    which the rate needs. Edits and callback answers are not limited: a repeat shows nothing new.
+    marked, or once the newest has been out 3/4 of a pacing interval (0.75/`global_rate_per_s`,
+    26 ms at 29/s). While Telegram answers within that time one message is at risk at a time and
+    a crash repeats at most one; at a round trip r about r × rate / 0.75 are in flight (4 at
+    100 ms), about what the rate needs. Edits and callback answers are not limited: a repeat
+    shows nothing new.
 """
 
 from __future__ import annotations

@@ -448,7 +448,7 @@ async def test_with_a_slow_network_as_many_messages_fly_as_the_rate_needs(
     start_app: StartApp, client: Any, make_config: Callable[..., Config], sandbox: Any
 ) -> None:
     """Each request held 0.3 s at 10 messages/s: one at a time would give 3/s; the relay starts
-    the next one a pacing interval (0.1 s) after the newest, so about 3 are in flight."""
+    the next one 3/4 of a pacing interval (75 ms) after the newest, so about 4 are in flight."""
     config = make_config(sandbox)
     config = config.replace(
         delivery=dataclasses.replace(config.delivery, global_rate_per_s=10.0, global_burst=10)
@@ -465,4 +465,4 @@ async def test_with_a_slow_network_as_many_messages_fly_as_the_rate_needs(
         return await settled(hc.db, ids)
 
     await wait_until(done, timeout=30)
-    assert len(seen) >= 12 and 2 <= max(seen) <= 4, seen
+    assert len(seen) >= 12 and 2 <= max(seen) <= 5, seen

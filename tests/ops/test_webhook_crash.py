@@ -50,6 +50,16 @@ async def _counts(db: Database) -> tuple[int, int]:
     return int(done or 0), int(unsent or 0)
 
 
+async def _messages_at_risk(db: Database) -> int:
+    async with db.read() as s:
+        n = await s.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == "sending", OutboxMessage.method == "sendMessage")
+        )
+    return int(n or 0)
+
+
 @pytest.mark.slow
 async def test_sigkill_in_webhook_mode_loses_nothing_and_repeats_nothing(
     sandbox: SandboxServer, client: Any, empty_database: Database, tmp_path: Path
@@ -94,6 +104,7 @@ async def test_sigkill_in_webhook_mode_loses_nothing_and_repeats_nothing(
         raise AssertionError((tmp_path / "bot.log").read_text()[-3000:])
 
     kills_while_working = 0
+    at_kill: list[int] = []  # messages sent and not yet marked when each kill hit
     for k in range(KILLS):
         before = sandbox.world.webhook.delivered
         await bot.start()
@@ -102,6 +113,7 @@ async def test_sigkill_in_webhook_mode_loses_nothing_and_repeats_nothing(
         await serving(before)
         await asyncio.sleep(rng.uniform(0.1, 1.0))
         await bot.kill()
+        at_kill.append(await _messages_at_risk(db))
         await pushing
         done, unsent = await _counts(db)
         if done < (k + 1) * wave or unsent:
@@ -138,5 +150,9 @@ async def test_sigkill_in_webhook_mode_loses_nothing_and_repeats_nothing(
     assert "getUpdates" not in sandbox.snapshot_stats()["methods"]
 
     repeats = await repeated_replies(db, users)
-    print(f"kills while working: {kills_while_working}/{KILLS}, repeated replies: {repeats}")
+    print(
+        f"kills while working: {kills_while_working}/{KILLS}, messages at risk at each kill: "
+        f"{at_kill}, repeated replies: {repeats}"
+    )
+    assert repeats <= sum(at_kill), (repeats, at_kill)  # only what a kill left in flight
     assert repeats <= KILLS, f"{repeats} repeated replies for {KILLS} kills"
