@@ -64,6 +64,7 @@ class HomecareApp:
         self.flood = FloodControl()
         self.metrics = Metrics(relay_stats=lambda: self.relay.stats)
         self._tasks: list[asyncio.Task[None]] = []
+        self._setup: list[asyncio.Task[None]] = []
         self._answering: set[asyncio.Task[None]] = set()
         self.web: WebServer | None = None
         application.bot_data["homecare"] = self
@@ -104,7 +105,8 @@ class HomecareApp:
         if self.config.web.enabled:
             await self._start_web()
         if webhook:  # after the server listens, so Telegram's first post finds the route
-            self._tasks.append(
+            # A start-up step, not a worker: once done it is not "stopped" (intake.webhook_set).
+            self._setup.append(
                 asyncio.create_task(self.intake.set_webhook(), name="intake-set-webhook")
             )
         log.info("homecare bot running for %s", ", ".join(c.name for c in self.config.clinics))
@@ -139,10 +141,10 @@ class HomecareApp:
         await self.relay.wait_closed()
         if self._answering:
             await asyncio.wait(self._answering, timeout=5.0)
-        for task in self._tasks:
+        for task in (*self._tasks, *self._setup):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await asyncio.gather(*self._tasks, *self._setup, return_exceptions=True)
+        self._tasks, self._setup = [], []
         await self.application.shutdown()
         await self.db.dispose()
 

@@ -60,6 +60,7 @@ class Intake:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.offset: int | None = None
+        self.webhook_set = False  # webhook mode: Telegram has accepted setWebhook (GET /healthz)
 
     # --- polling ---------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class Intake:
                 drop_pending_updates=False,
             ),
         )
+        self.webhook_set = not self._stopping.is_set()
         log.info("webhook set; Telegram posts updates to the console's server")
 
     async def _until_done(self, what: str, call: Callable[[], Awaitable[Any]]) -> None:

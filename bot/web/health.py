@@ -47,11 +47,16 @@ async def healthz(request: Request) -> Response:
     hc: HomecareApp = request.app.state.hc
     found = await _backlog(hc)
     stopped = sorted(name for name, alive in hc.workers().items() if not alive)
+    # Webhook mode: until Telegram accepts setWebhook no update can arrive (it is retried).
+    webhook_waits = hc.config.telegram.mode == "webhook" and not hc.intake.webhook_set
+    healthy = found is not None and not stopped and not webhook_waits
     body: dict[str, Any] = {
-        "status": "ok" if found is not None and not stopped else "unavailable",
+        "status": "ok" if healthy else "unavailable",
         "database": "ok" if found is not None else "unreachable",
         "workers_stopped": stopped,
     }
+    if hc.config.telegram.mode == "webhook":
+        body["webhook"] = "not_set" if webhook_waits else "set"
     if found is not None:
         body |= {
             "inbox_backlog": found.inbox_pending,

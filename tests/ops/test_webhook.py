@@ -223,3 +223,40 @@ async def test_only_post_reaches_the_webhook(app: HomecareApp, http: httpx.Async
     r = await http.get(HOOK_PATH, headers={HEADER: SECRET})
     assert r.status_code == 405
     assert await inbox_count(app) == 0
+
+
+async def test_healthz_is_200_once_the_webhook_is_set(
+    app: HomecareApp, http: httpx.AsyncClient, sandbox: SandboxServer
+) -> None:
+    """setWebhook is a start-up step, not a worker: done, it must not read as a stopped one."""
+    assert sandbox.world.webhook_url == app.config.telegram.webhook_url
+    for _ in range(100):
+        if app.intake.webhook_set:
+            break
+        await asyncio.sleep(0.02)
+    answer = await http.get("/healthz")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["workers_stopped"] == [] and answer.json()["webhook"] == "set"
+
+
+async def test_healthz_is_503_while_telegram_refuses_the_webhook(
+    make_config: Callable[..., Config], database: Database, sandbox: SandboxServer, client: Any
+) -> None:
+    """A refused setWebhook is retried, and until it is accepted a monitor sees 503."""
+    await client.set_faults([{"kind": "server_error", "methods": ["setWebhook"]}])
+    hc = build_application(webhook_config(make_config(sandbox), free_port()), db=database)
+    await hc.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{hc.config.web.port}") as http:
+            answer = await http.get("/healthz")
+            assert answer.status_code == 503
+            assert answer.json()["webhook"] == "not_set"
+            assert answer.json()["workers_stopped"] == []
+            await client.set_faults([])
+            for _ in range(200):  # retried after 1 s
+                if hc.intake.webhook_set:
+                    break
+                await asyncio.sleep(0.05)
+            assert (await http.get("/healthz")).status_code == 200
+    finally:
+        await hc.stop()
