@@ -1,6 +1,8 @@
-"""`homecare satusehat submit --from D --to D`: send a period's finished visits to SATUSEHAT.
+"""`homecare satusehat submit --from D --to D [--clinic CODE]`: send a period's finished visits.
 
-Off unless `[satusehat] enabled`; the client secret comes from HOMECARE_SATUSEHAT_CLIENT_SECRET.
+Off unless `[satusehat] enabled`; the client secret comes from HOMECARE_SATUSEHAT_CLIENT_SECRET
+(several puskesmas: each sends as itself, `--clinic` names which, its secret from
+HOMECARE_SATUSEHAT_CLIENT_SECRET_<CODE>).
 Visits SATUSEHAT already accepted are not sent again (the daily `[satusehat] submit_at` run
 shares this). Prints what was sent and what was left out; exit 1 with SATUSEHAT's reason when
 it refused or did not answer (the attempt is in the audit chain either way).
@@ -19,7 +21,7 @@ from homecare.errors import SatusehatError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-async def _submit(config: Config, start: date, end: date) -> int:
+async def _submit(config: Config, start: date, end: date, clinic: str | None = None) -> int:
     from db.services import satusehat
     from db.session import Database
     from homecare.satusehat import SatusehatClient
@@ -30,6 +32,11 @@ async def _submit(config: Config, start: date, end: date) -> int:
     if end < start:
         print("homecare satusehat: --to is before --from", file=sys.stderr)
         return EXIT_USAGE
+    codes = [c.code for c in config.clinics]
+    if (clinic is None and len(codes) > 1) or (clinic is not None and clinic not in codes):
+        print(f"homecare satusehat: --clinic must be one of {', '.join(codes)}", file=sys.stderr)
+        return EXIT_USAGE
+    config = config.for_clinic(clinic or codes[0])
     db = Database(config.database.url)
     try:
         async with SatusehatClient(config.satusehat) as client:
@@ -51,7 +58,7 @@ async def _submit(config: Config, start: date, end: date) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     from homecare.cli_staff import _load
 
-    return asyncio.run(_submit(_load(args), args.start, args.end))
+    return asyncio.run(_submit(_load(args), args.start, args.end, args.clinic))
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,5 +68,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("action", choices=["submit"])
     p.add_argument("--from", dest="start", type=_day, required=True, help="first day YYYY-MM-DD")
     p.add_argument("--to", dest="end", type=_day, required=True, help="last day YYYY-MM-DD")
+    p.add_argument("--clinic", default=None, help="the puskesmas' code (several clinics)")
     p.add_argument("--config", dest="config", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_submit)

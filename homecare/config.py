@@ -25,6 +25,7 @@ from homecare.config_checks import Bad, parse_time, validate
 from homecare.config_checks import tile_url_ok as tile_url_ok
 from homecare.config_clinics import (
     clinic_by_code,
+    clinic_secrets_from,
     clinics_from_tables,
     for_clinic,
     normalise_clinics,
@@ -89,6 +90,13 @@ class ClinicConfig:
     working_hours: tuple[time, time] = (time(8, 0), time(14, 0))
     # Days this clinic is closed ("YYYY-MM-DD"), besides [schedule] closures (all clinics).
     closures: tuple[str, ...] = ()
+    # Its SATUSEHAT registration (each puskesmas has its own Organization and credentials);
+    # empty: [satusehat]'s (one clinic only). Secret: HOMECARE_SATUSEHAT_CLIENT_SECRET_<CODE>.
+    satusehat_organization_id: str = ""
+    satusehat_location_id: str = ""
+    satusehat_location_name: str = ""
+    satusehat_client_id: str = ""
+    satusehat_client_secret: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -463,6 +471,7 @@ def apply_environment(cfg: Config, environ: Mapping[str, str]) -> Config:
         cfg = cfg.replace(database=dataclasses.replace(cfg.database, url=url))
     if secret := environ.get("HOMECARE_SATUSEHAT_CLIENT_SECRET"):
         cfg = cfg.replace(satusehat=dataclasses.replace(cfg.satusehat, client_secret=secret))
+    cfg = clinic_secrets_from(cfg, environ)
     if metrics_token := environ.get("HOMECARE_METRICS_TOKEN"):
         cfg = cfg.replace(web=dataclasses.replace(cfg.web, metrics_token=metrics_token))
     from_env = {

@@ -8,7 +8,7 @@ from datetime import time
 from typing import TYPE_CHECKING, Any
 
 from homecare.config_clinics import WEEKDAYS as WEEKDAYS
-from homecare.config_clinics import check_clinics
+from homecare.config_clinics import check_clinics, check_satusehat_clinics
 from homecare.config_telegram import check_telegram
 from homecare.errors import ConfigError
 
@@ -73,10 +73,12 @@ def validate(cfg: Config, complete: bool = True) -> None:
     _check(1 <= web.login_link_min <= 60, "[web] login_link_min", "must be 1..60 minutes")
     _check(web.session_idle_min >= 1, "[web] session_idle_min", "must be at least 1")
     sat = cfg.satusehat
-    if sat.enabled:
+    if sat.enabled and len(cfg.clinics) == 1:
         # The client secret may come from the environment after this check: asked for at use.
+        view = cfg.for_clinic(cfg.clinic.code).satusehat  # the clinic's own ids, else these
         for key in ("base_url", "client_id", "organization_id", "location_id"):
-            _check(bool(getattr(sat, key)), f"[satusehat] {key}", "is needed when enabled")
+            _check(bool(getattr(view, key)), f"[satusehat] {key}", "is needed when enabled")
+    check_satusehat_clinics(cfg)
     _check(1 <= sat.max_attempts <= 10, "[satusehat] max_attempts", "must be 1..10")
     _check(
         not sat.submit_at or bool(_HHMM.match(sat.submit_at)),

@@ -21,6 +21,8 @@ from homecare.errors import ConfigError
 if TYPE_CHECKING:
     from homecare.config import ClinicConfig, Config
 
+# A clinic's own SATUSEHAT settings (ClinicConfig.satusehat_<key>) → [satusehat] <key>.
+SATUSEHAT_KEYS = ("organization_id", "location_id", "location_name", "client_id", "client_secret")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -112,15 +114,62 @@ def clinic_by_code(cfg: Config, code: str) -> ClinicConfig | None:
 
 
 def for_clinic(cfg: Config, code: str) -> Config:
-    """The configuration as one clinic sees it (its `clinic`, its closures added)."""
+    """The configuration as one clinic sees it (its `clinic`, its closures added, its SATUSEHAT
+    registration as `[satusehat]`)."""
     clinic = clinic_by_code(cfg, code)
     if clinic is None:
         raise KeyError(code)
-    if clinic is cfg.clinic and not clinic.closures:
+    own = {k: getattr(clinic, f"satusehat_{k}") for k in SATUSEHAT_KEYS}
+    own = {k: v for k, v in own.items() if v}
+    if clinic is cfg.clinic and not clinic.closures and not own:
         return cfg
     closures = tuple(dict.fromkeys((*cfg.schedule.closures, *clinic.closures)))
     schedule = dataclasses.replace(cfg.schedule, closures=closures)
-    return dataclasses.replace(cfg, clinic=clinic, schedule=schedule)
+    satusehat = dataclasses.replace(cfg.satusehat, **own)
+    return dataclasses.replace(cfg, clinic=clinic, schedule=schedule, satusehat=satusehat)
+
+
+def secret_variable(code: str) -> str:
+    """HOMECARE_SATUSEHAT_CLIENT_SECRET_<CODE>: "bara-baraya" → ..._BARA_BARAYA."""
+    return "HOMECARE_SATUSEHAT_CLIENT_SECRET_" + re.sub(r"[^A-Z0-9]+", "_", code.upper())
+
+
+def clinic_secrets_from(cfg: Config, environ: Mapping[str, str]) -> Config:
+    """Each clinic's SATUSEHAT client secret from its own environment variable."""
+    clinics = tuple(
+        dataclasses.replace(c, satusehat_client_secret=secret)
+        if (secret := environ.get(secret_variable(c.code)))
+        else c
+        for c in cfg.clinics
+    )
+    if clinics == cfg.clinics:
+        return cfg
+    first = clinics[0] if cfg.clinics[0] == cfg.clinic else cfg.clinic
+    return dataclasses.replace(cfg, clinics=clinics, clinic=first)
+
+
+def check_satusehat_clinics(cfg: Config) -> None:
+    """With several puskesmas each submits as itself: its own Organization, Location and client
+    (SATUSEHAT issues credentials per health facility), never another's."""
+    if not cfg.satusehat.enabled or len(cfg.clinics) == 1:
+        return
+    _check(bool(cfg.satusehat.base_url), "[satusehat] base_url", "is needed when enabled")
+    seen: dict[str, str] = {}
+    for c in cfg.clinics:
+        label = clinic_label(cfg, c)
+        for key in ("organization_id", "location_id", "client_id"):
+            _check(
+                bool(getattr(c, f"satusehat_{key}")),
+                f"{label} satusehat_{key}",
+                "is needed for every puskesmas when [satusehat] is enabled",
+            )
+        org = c.satusehat_organization_id
+        _check(
+            org not in seen,
+            f"{label} satusehat_organization_id",
+            f'"{org}" is also [[clinics]] "{seen.get(org)}"\'s: each puskesmas has its own',
+        )
+        seen[org] = c.code
 
 
 def clinic_of_kelurahan(cfg: Config, kelurahan: str) -> ClinicConfig | None:

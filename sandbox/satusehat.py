@@ -12,6 +12,9 @@ HTTP on loopback; nothing here reaches the real service.
   performer the same); 200 with a transaction-response, or 400 with an OperationOutcome naming
   each problem. No bearer token, or an expired one → 401.
 
+Each client is one organisation (SATUSEHAT issues credentials per health facility): its token
+submits only Encounters of its own Organization (``add_organization`` adds one more).
+
 Faults for tests: ``fail_next(n, status)`` answers the next n API requests with that status;
 ``expire_tokens()`` ends every token issued so far.
 """
@@ -53,7 +56,8 @@ class SatusehatStandIn:
     host: str = "127.0.0.1"
     accepted: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
-    _tokens: set[str] = field(default_factory=set)
+    _tokens: dict[str, str] = field(default_factory=dict)  # token → its organisation
+    _clients: dict[str, tuple[str, str]] = field(default_factory=dict)  # more: id → secret, org
     _faults: list[int] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     url: str = ""
@@ -63,6 +67,12 @@ class SatusehatStandIn:
     def add_patient(self, nik: str) -> str:
         ihs = self.patients.setdefault(nik, f"P{secrets.randbelow(10**11):011d}")
         return ihs
+
+    def add_organization(
+        self, client_id: str, client_secret: str, organization_id: str, location_id: str
+    ) -> None:
+        self._clients[client_id] = (client_secret, organization_id)
+        self.location_ids.add(location_id)
 
     def fail_next(self, count: int, status: int = 503) -> None:
         self._faults.extend([status] * count)
@@ -103,31 +113,32 @@ class SatusehatStandIn:
         form = await request.post()
         if request.query.get("grant_type") != "client_credentials":
             return outcome(400, ["grant_type must be client_credentials"])
-        if (
-            form.get("client_id") != self.client_id
-            or form.get("client_secret") != self.client_secret
-        ):
+        clients = {self.client_id: (self.client_secret, self.organization_id), **self._clients}
+        client_id = str(form.get("client_id", ""))
+        known = clients.get(client_id)
+        if known is None or form.get("client_secret") != known[0]:
             return outcome(401, ["invalid client credentials"], code="security")
         token = secrets.token_urlsafe(24)
-        self._tokens.add(token)
+        self._tokens[token] = known[1]
         return web.json_response(
             {
                 "access_token": token,
                 "expires_in": "14399",
                 "token_type": "BearerToken",
-                "client_id": self.client_id,
+                "client_id": client_id,
                 "organization_name": "stand-in",
             }
         )
 
-    def _authorised(self, request: web.Request) -> bool:
+    def _authorised(self, request: web.Request) -> str | None:
+        """The organisation whose token this is, or None."""
         given = request.headers.get("Authorization", "")
-        return given.startswith("Bearer ") and given[7:] in self._tokens
+        return self._tokens.get(given[7:]) if given.startswith("Bearer ") else None
 
     async def _patient(self, request: web.Request) -> web.Response:
         if (fault := self._fault()) is not None:
             return fault
-        if not self._authorised(request):
+        if self._authorised(request) is None:
             return outcome(401, ["invalid or expired access token"], code="security")
         system, _, nik = request.query.get("identifier", "").partition("|")
         if system != NIK:
@@ -141,13 +152,14 @@ class SatusehatStandIn:
     async def _bundle(self, request: web.Request) -> web.Response:
         if (fault := self._fault()) is not None:
             return fault
-        if not self._authorised(request):
+        organization = self._authorised(request)
+        if organization is None:
             return outcome(401, ["invalid or expired access token"], code="security")
         try:
             body = await request.json()
         except ValueError:
             return outcome(400, ["body is not JSON"])
-        problems = self.problems(body)
+        problems = self.problems(body, organization)
         if problems:
             return outcome(400, problems)
         self.accepted.append(body)
@@ -167,7 +179,8 @@ class SatusehatStandIn:
 
     # --- SATUSEHAT's rules --------------------------------------------------------------------
 
-    def problems(self, bundle: Any) -> list[str]:
+    def problems(self, bundle: Any, organization: str | None = None) -> list[str]:
+        """What SATUSEHAT would refuse in `bundle` sent with `organization`'s token."""
         from fhir.resources.R4B.bundle import Bundle
         from pydantic import ValidationError
 
@@ -190,7 +203,8 @@ class SatusehatStandIn:
             if clinical and subject.removeprefix("Patient/") not in known_patients:
                 out.append(f"{where}: subject must reference a known Patient/<IHS id>")
             if r["resourceType"] == "Encounter":
-                out += [f"{where}: {p}" for p in self._encounter_problems(r)]
+                org = organization or self.organization_id
+                out += [f"{where}: {p}" for p in self._encounter_problems(r, org)]
             elif r["resourceType"] == "Observation":
                 if (r.get("encounter") or {}).get("reference") not in encounters:
                     out.append(f"{where}: encounter must reference an Encounter of this bundle")
@@ -206,9 +220,9 @@ class SatusehatStandIn:
                 out.append(f"{where}: this stand-in takes Encounter and Observation only")
         return out
 
-    def _encounter_problems(self, r: dict[str, Any]) -> list[str]:
+    def _encounter_problems(self, r: dict[str, Any], organization: str) -> list[str]:
         out = []
-        system = f"http://sys-ids.kemkes.go.id/encounter/{self.organization_id}"
+        system = f"http://sys-ids.kemkes.go.id/encounter/{organization}"
         if not any(i.get("system") == system for i in r.get("identifier", [])):
             out.append(f"identifier system must be {system}")
         klass = r.get("class") or {}
@@ -221,7 +235,7 @@ class SatusehatStandIn:
             out.append("period.start must carry the clinic's offset (+08:00)")
         out += self._participant_problems(r.get("participant") or [])
         provider = (r.get("serviceProvider") or {}).get("reference")
-        if provider != f"Organization/{self.organization_id}":
+        if provider != f"Organization/{organization}":
             out.append("serviceProvider must be the puskesmas' Organization")
         locations = [(x.get("location") or {}).get("reference", "") for x in r.get("location", [])]
         if not any(loc.removeprefix("Location/") in self.location_ids for loc in locations):
