@@ -3,6 +3,7 @@ per-clinic view carries the clinic's own settings (issue 12 item 4)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,12 @@ from typing import Any
 import pytest
 
 from homecare.config import Config, config_from_mapping, load_config
-from homecare.config_clinics import all_service_areas, clinic_of_kelurahan, kelurahan_key
+from homecare.config_clinics import (
+    SATUSEHAT_KEYS,
+    all_service_areas,
+    clinic_of_kelurahan,
+    kelurahan_key,
+)
 from homecare.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,4 +142,7 @@ def test_the_example_files_clinics_form_is_valid(tmp_path: Path) -> None:
     )
     cfg = load_config(path, environ={})
     assert [c.code for c in cfg.clinics] == ["kassi-kassi", "bara-baraya"]
-    assert cfg.clinics[0] == Config().clinic  # the first one is the [clinic] default
+    first = cfg.clinics[0]
+    assert first.satusehat_organization_id == "100000001"  # its SATUSEHAT registration shown
+    no_ids = {f"satusehat_{key}": "" for key in SATUSEHAT_KEYS}
+    assert dataclasses.replace(first, **no_ids) == Config().clinic  # else the [clinic] default
