@@ -310,11 +310,26 @@ class SandboxUser:
         answer = await self.client.request("POST", self._path("press"), json=body)
         return _press(answer)
 
-    async def press_forged(self, data: str, *, message_id: int | None = None) -> CallbackPress:
-        """A callback query with arbitrary data, as a modified client could send."""
+    async def press_forged(
+        self, data: str, *, message_id: int | None = None, within: float = 10.0
+    ) -> CallbackPress:
+        """A callback query with arbitrary data, as a modified client could send. A forged
+        press still rides on a message of the bot's: one still on its way is waited for (up to
+        `within` seconds), as a person waits for it to appear."""
         body = {"data": data, "message_id": message_id, "forged": True}
-        answer = await self.client.request("POST", self._path("press"), json=body)
-        return _press(answer)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + within
+        while True:
+            try:
+                answer = await self.client.request("POST", self._path("press"), json=body)
+            except SandboxError as exc:
+                if exc.status != 404 or "not sent any message" not in str(exc):
+                    raise
+                if loop.time() >= until:
+                    raise
+                await asyncio.sleep(0.05)
+                continue
+            return _press(answer)
 
     async def press_reply(
         self,

@@ -15,7 +15,7 @@ hear, as outbox intents), `run` (one run, and the worker), `queue` (queued runs)
 Three transactions per run, never one long one:
 1. read: nurses, shifts minus leave, visits of the day, patients' positions, current routes;
 2. solve (no transaction): travel matrix (OSRM when configured, else the estimate), then PyVRP in
-   `asyncio.to_thread`;
+   a child process (homecare/processes.py: PyVRP holds the GIL, a thread would stall the loop);
 3. write: re-read a fingerprint of everything the request was built from (visit statuses,
    windows, assignments, `updated_at`; nurses; leave). If anything changed meanwhile (a nurse
    pressed "Berangkat", a family cancelled), nothing is written and the day is read and solved

@@ -5,7 +5,6 @@ event loop, with no transaction open: a full solve for a day ahead, a re-plan of
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import itertools
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from db.services.planning.read import (
     seconds_of,
 )
 from homecare.config import Config
+from homecare.processes import run_in_process as off_loop
 from scheduler.planner import model as pm
 from scheduler.planner.replan import insert_visit, pin_request, replan
 from scheduler.planner.solver import plan_totals, solve
@@ -294,7 +294,7 @@ async def solve_day(
     if mode == "solve":
         request = build_request(config, facts, [v for v in facts.visits if v.status in PLANNABLE])
         matrix = await resolve_travel(request)
-        plan = await asyncio.to_thread(solve, request, matrix, **limits)
+        plan = await off_loop(solve, request, matrix, **limits)
         return Solved(mode, request, plan, matrix)
     now = facts.now_s
     assert now is not None
@@ -304,7 +304,7 @@ async def solve_day(
         matrix = await resolve_travel(request)
         current = current_plan(config, facts, request, matrix)
         pinned = pin_request(request, current, now, matrix)
-        plan = await asyncio.to_thread(replan, request, current, now, matrix, **limits)
+        plan = await off_loop(replan, request, current, now, matrix, **limits)
         return Solved(mode, pinned, plan, matrix)
 
     # Insertion: the routed visits keep nurse and order; each new one goes where it costs least
@@ -315,13 +315,23 @@ async def solve_day(
     current = current_plan(config, facts, base, _slice(matrix, len(routed) + 1))
     pinned = pin_request(full, current, now, matrix)
 
-    def insert_all() -> pm.Plan:
-        request, plan = base, current
-        for k in range(len(routed) + 1, len(full.visits) + 1):
-            visit = full.visits[k - 1]
-            plan = insert_visit(request, plan, visit, now, _slice(matrix, k + 1), **limits)
-            request = dataclasses.replace(full, visits=full.visits[:k])
-        return plan
-
-    plan = await asyncio.to_thread(insert_all)
+    plan = await off_loop(insert_all, base, current, full, len(routed), now, matrix, limits)
     return Solved("insert", pinned, plan, matrix)
+
+
+def insert_all(
+    base: pm.PlanRequest,
+    current: pm.Plan,
+    full: pm.PlanRequest,
+    routed: int,
+    now: int,
+    matrix: pm.TravelMatrix,
+    limits: dict[str, Any],
+) -> pm.Plan:
+    """Each visit after the first `routed` inserted in turn (module level: runs in a child)."""
+    request, plan = base, current
+    for k in range(routed + 1, len(full.visits) + 1):
+        visit = full.visits[k - 1]
+        plan = insert_visit(request, plan, visit, now, _slice(matrix, k + 1), **limits)
+        request = dataclasses.replace(full, visits=full.visits[:k])
+    return plan
