@@ -154,21 +154,32 @@ async def add_new(session: AsyncSession, rows: Sequence[OutboxMessage]) -> list[
     """Insert the `intent_row`s whose `dedupe_key` is not taken yet, checked in one query and
     inserted in one statement: for writers that queue many at once inside a short write
     transaction (the plan's write). The rows are not added to the session (no ids on them)."""
-    keys = [r.dedupe_key for r in rows if r.dedupe_key is not None]
-    taken: set[str | None] = set()
-    if keys:
-        found = await session.scalars(
-            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
-        )
-        taken = set(found)
+    fresh = unseen(rows, await taken_keys(session, [r.dedupe_key for r in rows]))
+    await insert_all(session, fresh)
+    return fresh
+
+
+async def taken_keys(session: AsyncSession, keys: Sequence[str | None]) -> set[str]:
+    """Which of `keys` rows already have (one query)."""
+    wanted = [k for k in keys if k is not None]
+    if not wanted:
+        return set()
+    found = await session.scalars(
+        select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))
+    )
+    return {k for k in found if k is not None}
+
+
+def unseen(rows: Sequence[OutboxMessage], taken: set[str]) -> list[OutboxMessage]:
+    """`rows` without those whose `dedupe_key` is taken or came earlier in `rows`."""
+    seen = set(taken)
     fresh: list[OutboxMessage] = []
     for row in rows:
         if row.dedupe_key is not None:
-            if row.dedupe_key in taken:
+            if row.dedupe_key in seen:
                 continue
-            taken.add(row.dedupe_key)
+            seen.add(row.dedupe_key)
         fresh.append(row)
-    await insert_all(session, fresh)
     return fresh
 
 

@@ -73,11 +73,35 @@ async def change_status(
     queue loses its nurse and planned times (`Transition.returns_to_queue`). Messages and
     reminders are the caller's: it knows who should hear what.
     """
+    capacity = visit.capacity_min
+    change, row = moved(visit, target, actor_role, actor_account_id, note, now)
+    if change.releases_capacity:
+        visit.capacity_min = capacity
+        await release_capacity(session, visit, now)
+    if keep is not None:  # a batch writer inserts its rows at once
+        keep.append(row)
+    else:
+        session.add(row)
+        await session.flush()
+    return change
+
+
+def moved(
+    visit: Visit,
+    target: VisitStatus | str,
+    actor_role: Actor | str,
+    actor_account_id: int | None,
+    note: str | None,
+    now: datetime,
+) -> tuple[Transition, VisitStatusChange]:
+    """`change_status` without the database: the visit changed in memory (capacity_min 0 when
+    the change gives the day's minutes back, which the caller then adds to the day's pool) and
+    its history row, not added. For the plan's write, which builds its rows before the lock."""
     change = transition(visit.status, target, actor_role)
     visit.status = change.target.value
     visit.updated_at = now
     if change.releases_capacity:
-        await release_capacity(session, visit, now)
+        visit.capacity_min = 0
     if change.returns_to_queue:
         visit.nurse_id = None
         visit.planned_arrival = None
@@ -93,12 +117,7 @@ async def change_status(
         note=note[:NOTE_MAX] if note else None,
         at=now,
     )
-    if keep is not None:  # a batch writer (the plan's write) inserts its rows at once
-        keep.append(row)
-    else:
-        session.add(row)
-        await session.flush()
-    return change
+    return change, row
 
 
 async def record_event(
@@ -113,7 +132,23 @@ async def record_event(
 ) -> None:
     """A history row for a change that keeps the status (a reschedule, a new nurse or time), so
     the family's export and the head's log can tell it; `detail["event"]` says which."""
-    row = VisitStatusChange(
+    row = event_row(visit, detail, actor_role, actor_account_id, now)
+    if keep is not None:
+        keep.append(row)
+    else:
+        session.add(row)
+        await session.flush()
+
+
+def event_row(
+    visit: Visit,
+    detail: dict[str, Any],
+    actor_role: Actor | str,
+    actor_account_id: int | None,
+    now: datetime,
+) -> VisitStatusChange:
+    """`record_event`'s row, not added (the plan's write builds its rows before the lock)."""
+    return VisitStatusChange(
         visit_id=visit.id,
         from_status=visit.status,
         to_status=visit.status,
@@ -122,8 +157,3 @@ async def record_event(
         detail=detail,
         at=now,
     )
-    if keep is not None:
-        keep.append(row)
-    else:
-        session.add(row)
-        await session.flush()
