@@ -2,7 +2,7 @@
 
     python bench/plan_loop.py [--nurses 15] [--visits 180] [--idle-s 8] [--probers 5]
                               [--probe-every-s 0.2]
-                              [--database-url URL] [--profile]
+                              [--database-url URL] [--profile] [--verbose] [--no-settle]
 
 `--probers` users in the sandbox (a child process: Telegram on another machine, limits off),
 staggered, each send /help every `--probe-every-s` after the answer to the last one and measure
@@ -13,7 +13,9 @@ on the next working day. First `--idle-s` seconds of probes with nothing else ru
 plan run of that day (read → solve in a worker thread → write), all while probing.
 
 Printed: the /help wait p50/p95/max when idle, during the solve, and during the write (probes
-that were waiting at any moment of the write stage), and the write stage's own duration.
+that were waiting at any moment of the write stage: from the solve's end to the commit, rows
+read and built before the lock included), and the write stage's own duration. The heap is
+settled after start-up as `homecare run` does (`--no-settle`: not).
 Written to bench/results/plan_loop.md. With `--profile`, a cProfile of the write stage goes to
 bench/results/plan_loop-profile.txt.
 """
@@ -55,6 +57,7 @@ from db.services.planning import run as plan_run  # noqa: E402
 from db.services.planning import write as plan_write  # noqa: E402
 from db.services.visit_status import record_created  # noqa: E402
 from db.session import Database  # noqa: E402
+from homecare import heap  # noqa: E402
 from homecare.config import Config  # noqa: E402
 from scheduler.booking import next_working_day  # noqa: E402
 
@@ -191,6 +194,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--no-settle", action="store_true", help="skip homecare.heap.settle() after start-up"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -224,32 +230,36 @@ async def main(argv: list[str] | None = None) -> int:
         day = next_working_day(rules, now.astimezone(cfg.clinic.tz).date())
         await seed(hc, hello["head_id"], args.nurses, hello["families"], day)
 
-        stages: dict[str, list[float]] = {"write": []}
-        real_apply = plan_write.PlanWriter.apply
+        if not args.no_settle:
+            heap.settle()  # as `homecare run` does after the app has started
+        stages: dict[str, list[float]] = {"write": [], "apply": []}
         profiler = cProfile.Profile() if args.profile else None
+        # The write stage: everything after the solve — the rows read and built before the
+        # lock, the wait for it, the transaction and its commit (plan_run._write).
+        real_write = plan_run._write
 
-        async def timed_apply(self: Any) -> None:
+        async def timed_write(*a: Any, **k: Any) -> Any:
             stages["write"].append(time.time())
             if profiler is not None:
                 profiler.enable()
             try:
-                await real_apply(self)
+                return await real_write(*a, **k)
             finally:
-                if profiler is not None:  # the write and what follows it (commit, relay)
+                if profiler is not None:  # the write and what follows it (relay, reminders)
                     asyncio.get_running_loop().call_later(1.0, profiler.disable)
                 stages["write"].append(time.time())
 
-        plan_write.PlanWriter.apply = timed_apply  # type: ignore[method-assign]
-        real_write = plan_run._write
-
-        async def timed_write(*a: Any, **k: Any) -> Any:
-            stages["tx"] = [time.time()]
-            try:
-                return await real_write(*a, **k)
-            finally:
-                stages["tx"].append(time.time())
-
         plan_run._write = timed_write  # type: ignore[assignment]
+        real_apply = plan_write.PlanWrite.apply
+
+        async def timed_apply(self: Any, *a: Any, **k: Any) -> Any:  # under the write lock
+            stages["apply"].append(time.time())
+            try:
+                return await real_apply(self, *a, **k)
+            finally:
+                stages["apply"].append(time.time())
+
+        plan_write.PlanWrite.apply = timed_apply  # type: ignore[method-assign]
         parent.send("go")
         await asyncio.sleep(args.idle_s)
         plan_began = time.time()
@@ -261,7 +271,8 @@ async def main(argv: list[str] | None = None) -> int:
         await asyncio.sleep(1.0)
         parent.send("stop")
         samples = await loop.run_in_executor(None, parent.recv)
-        plan_write.PlanWriter.apply = real_apply  # type: ignore[method-assign]
+        plan_write.PlanWrite.apply = real_apply  # type: ignore[method-assign]
+        plan_run._write = real_write  # type: ignore[assignment]
         await hc.stop()
         await db.dispose()
     proc.join(timeout=30)
@@ -274,8 +285,8 @@ async def main(argv: list[str] | None = None) -> int:
     writing = Phase("during the write", [w for at, w in samples if at < w1 and at + w > w0])
     if args.verbose:
         near = [(round(at - w0, 3), round(w, 3)) for at, w in samples if w0 - 1 < at < w1 + 1]
-        t0, t1 = stages["tx"][0] - w0, stages["tx"][1] - w0
-        print(f"write transaction from {t0:.3f} to {t1:.3f} s after the apply's start")
+        a0, a1 = stages["apply"][0] - w0, stages["apply"][-1] - w0
+        print(f"under the write lock (snapshot check + statements) {a0:.3f} to {a1:.3f} s")
         print(f"write {w1 - w0:.3f} s; probes near it (sent after write start s, waited s): {near}")
     head = ["phase", "probes", "/help wait p50 s", "p95 s", "max s"]
     rows = [p.row() for p in (idle, solving, writing)]
@@ -284,7 +295,8 @@ async def main(argv: list[str] | None = None) -> int:
         f"Loop: {args.probers} people each sending /help every {args.probe_every_s:g} s while "
         f"a day of {args.nurses} nurses and "
         f"{args.visits} visits is planned ({assigned} assigned, solve limit "
-        f"{args.time_limit_s:g} s); write stage {w1 - w0:.2f} s, whole run "
+        f"{args.time_limit_s:g} s); write stage (after the solve to the commit) {w1 - w0:.2f} s, "
+        f"under the write lock {stages['apply'][-1] - stages['apply'][0]:.2f} s, whole run "
         f"{plan_ended - plan_began:.2f} s; {'SQLite' if 'sqlite' in url else 'PostgreSQL'}; "
         f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {mp.cpu_count()} cores."
     )
