@@ -93,7 +93,7 @@ async def test_a_family_linked_or_unlinked_meanwhile_is_told_as_the_links_are_at
     assert len(writes) == 1 and writes[0].rebuilt  # the rows were built again under the lock
     assert await notices_to(app, gone.account_id) == []
     [to_new] = await notices_to(app, newcomer["id"])
-    assert to_new.params["visit_id"] == clinic.visits[1]
+    assert (to_new.params or {})["visit_id"] == clinic.visits[1]
     assert len(await notices_to(app, kept.account_id)) == 1
     async with app.db.read() as s:
         recipients = set(
@@ -194,4 +194,4 @@ async def test_a_write_that_fails_half_way_leaves_no_half_plan(
                 OutboxMessage.account_id == clinic.head.account_id,
             )
         )
-        assert failure is not None and failure.params["ok"] is False
+        assert failure is not None and (failure.params or {})["ok"] is False
