@@ -30,13 +30,21 @@ Groups = list[tuple[type[Base], list[dict[str, Any]]]]
 
 def group_rows(objs: Sequence[Base]) -> Groups:
     """`objs` as the batches `insert_all` sends: one per table and set of columns given; within
-    a table the first-seen order of those sets is kept, and the rows' order in each. Pure (the
-    plan's write runs it in a worker thread)."""
+    a table the first-seen order of those sets is kept, and the rows' order in each."""
     groups: dict[tuple[type[Base], frozenset[str]], list[dict[str, Any]]] = {}
     for obj in objs:
         values = values_of(obj)
         groups.setdefault((type(obj), frozenset(values)), []).append(values)
     return [(model, rows) for (model, _), rows in groups.items()]
+
+
+def group_values(model: type[Base], rows: Sequence[dict[str, Any]]) -> Groups:
+    """`group_rows` for rows given as values (what `Model(**values)` would insert). Pure: the
+    plan's write runs it in a worker thread."""
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for values in rows:
+        groups.setdefault(frozenset(values), []).append(values)
+    return [(model, group) for group in groups.values()]
 
 
 async def insert_groups(session: AsyncSession, groups: Groups) -> None:

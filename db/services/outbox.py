@@ -72,7 +72,13 @@ async def _seen(session: AsyncSession, dedupe_key: str | None) -> bool:
     return existing is not None
 
 
-def intent_row(
+def intent_row(**kw: Any) -> OutboxMessage:
+    """An intent row, not yet added: for batch writers that check `dedupe_key` themselves
+    (arguments as `intent_values`)."""
+    return OutboxMessage(**intent_values(**kw))
+
+
+def intent_values(
     *,
     chat_id: int,
     template: str,
@@ -86,27 +92,27 @@ def intent_row(
     file_id: int | None = None,
     not_before: datetime | None = None,
     expires_at: datetime | None = None,
-) -> OutboxMessage:
-    """An intent row, not yet added: for batch writers that check `dedupe_key` themselves.
+) -> dict[str, Any]:
+    """An intent row's values (the plan's write builds its rows before the lock).
 
     `method` is the template's usual Bot API method (the relay paces messages by it); the
     template may choose another at send time.
     """
-    return OutboxMessage(
-        chat_id=chat_id,
-        method=method,
-        template=template,
-        params=encode_params(params or {}),
-        payload=None,
-        kind=kind,
-        clinic_id=clinic_id,
-        account_id=account_id,
-        source_update_id=source_update_id,
-        dedupe_key=dedupe_key,
-        file_id=file_id,
-        not_before=not_before or utcnow(),
-        expires_at=expires_at,
-    )
+    return {
+        "chat_id": chat_id,
+        "method": method,
+        "template": template,
+        "params": encode_params(params or {}),
+        "payload": None,
+        "kind": kind,
+        "clinic_id": clinic_id,
+        "account_id": account_id,
+        "source_update_id": source_update_id,
+        "dedupe_key": dedupe_key,
+        "file_id": file_id,
+        "not_before": not_before or utcnow(),
+        "expires_at": expires_at,
+    }
 
 
 async def tell(

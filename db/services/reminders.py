@@ -168,8 +168,8 @@ def _follow(
 ) -> bool:
     """Make `rows` (the visit's reminders) match the visit now; True if anything changed."""
     created, changes = follow(rules, visit, recipients, [_existing(r) for r in rows.values()], now)
-    for row in created:
-        add(row)
+    for values in created:
+        add(Reminder(**values))
     for change in changes:
         row = rows[change["id"]]
         for key, value in change.items():
@@ -184,25 +184,25 @@ def follow(
     recipients: dict[Recipient, list[int | None]],
     existing: Iterable[ExistingReminder],
     now: datetime,
-) -> tuple[list[Reminder], list[dict[str, Any]]]:
-    """Rows to add (not added) and changes ({"id": …, column: value}) that make `existing` match
-    the visit now, without the database (the plan's write builds them before the lock)."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """New rows' values and changes ({"id": …, column: value}) that make `existing` match the
+    visit now, without the database (the plan's write builds them before the lock)."""
     plan = reminders_for_visit(rules, timing_of(visit), now)
     wanted = expand_recipients(plan.due, recipients)
     diff = diff_reminders(existing, wanted)
     if diff.empty:
         return [], []
     created = [
-        Reminder(
-            visit_id=visit.id,
-            recipient_account_id=w.recipient_id,
-            recipient_role=w.recipient.value,
-            kind=w.kind.value,
-            seq=w.seq,
-            due_at=w.due_at,
-            status=ReminderState.PENDING.value,
-            created_at=now,
-        )
+        {
+            "visit_id": visit.id,
+            "recipient_account_id": w.recipient_id,
+            "recipient_role": w.recipient.value,
+            "kind": w.kind.value,
+            "seq": w.seq,
+            "due_at": w.due_at,
+            "status": ReminderState.PENDING.value,
+            "created_at": now,
+        }
         for w in diff.create
     ]
     changes: list[dict[str, Any]] = []

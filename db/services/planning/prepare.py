@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.bulk import Groups, group_rows
+from db.bulk import Groups, group_values
 from db.models import (
     Account,
     Nurse,
@@ -38,7 +39,7 @@ from db.services.planning import tell
 from db.services.planning.read import UNPLACEABLE, DayFacts, S, arrival_window, instant
 from db.services.planning.solve import Solved
 from db.services.reminders import follow, reminder_rules
-from db.services.visit_status import event_row, moved
+from db.services.visit_status import event_values, moved
 from homecare.config import Config
 from scheduler.geo import outside_radius
 from scheduler.planner import model as pm
@@ -98,10 +99,6 @@ class Snapshot:
     routes: tuple[tuple[int, int], ...]  # id, nurse of the day's stored routes
     reminders: tuple[tuple[Any, ...], ...]  # REMINDER_COLUMNS + recipient account, by id
     taken: frozenset[str]  # the run's notice dedupe keys already in the outbox
-
-
-def notice_key(run_id: int, visit_id: int, account_id: int) -> str:
-    return f"plan:{run_id}:{visit_id}:{account_id}"
 
 
 async def read_snapshot(
@@ -172,7 +169,7 @@ async def read_snapshot(
     family_of: dict[int, list[int]] = {}
     for patient_id, account_id, _ in families:
         family_of.setdefault(patient_id, []).append(account_id)
-    keys = [notice_key(run_id, r[0], a) for r in visits for a in family_of.get(r[3], [])]
+    keys = [tell.notice_key(run_id, r[0], a) for r in visits for a in family_of.get(r[3], [])]
     taken = frozenset(await outbox.taken_keys(session, keys))
     return Snapshot(visits, patients, families, nurses, nurse_accounts, routes, reminders, taken)
 
@@ -220,16 +217,21 @@ class _Builder:
         self.run_id, self.now, self.tz = run_id, now, config.clinic.tz
         self.out = Built()
         self.before = {r[0]: r for r in snap.visits}
-        # Transient copies (never added to a session): the shared helpers take a Visit.
-        self.visits = {r[0]: Visit(**dict(zip(VISIT_COLUMNS, r, strict=True))) for r in snap.visits}
+        # Plain copies (no ORM bookkeeping: this is the hot part); the shared helpers only read
+        # and set a Visit's attributes.
+        self.visits = {
+            r[0]: cast(Visit, SimpleNamespace(**dict(zip(VISIT_COLUMNS, r, strict=True))))
+            for r in snap.visits
+        }
         self.patients = {r[0]: r for r in snap.patients}
         self.nurses = {n[0]: n for n in snap.nurses}
         self.families: dict[int, list[Account]] = {}
         for patient_id, account_id, chat_id in snap.families:
-            self.families.setdefault(patient_id, []).append(Account(id=account_id, chat_id=chat_id))
-        self.history: list[VisitStatusChange] = []
-        self.tasks: list[StaffTask] = []
-        self.to_tell: list[OutboxMessage] = []
+            account = cast(Account, SimpleNamespace(id=account_id, chat_id=chat_id))
+            self.families.setdefault(patient_id, []).append(account)
+        self.history: list[dict[str, Any]] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.to_tell: list[dict[str, Any]] = []
         self.to_remind: dict[int, Visit] = {}
 
     def build(self) -> Built:
@@ -247,9 +249,9 @@ class _Builder:
         for item in plan.unassigned:
             self._unplace(self.visits[int(item.visit)], item.reason)
         self._visit_changes()
-        out.tasks = group_rows(self.tasks)
-        out.history = group_rows(self.history)
-        out.notices = group_rows(outbox.unseen(self.to_tell, set(self.snap.taken)))
+        out.tasks = group_values(StaffTask, self.tasks)
+        out.history = group_values(VisitStatusChange, self.history)
+        out.notices = group_values(OutboxMessage, self._unseen(self.to_tell))
         self._reminders()
         new_order = {
             int(r.nurse): tuple(int(s.visit) for s in r.stops if s.visit is not None)
@@ -316,7 +318,7 @@ class _Builder:
         if (old_nurse, old_start) != (nurse_id, start):
             # The family's export tells who comes and when, and every later change of it.
             detail = {"event": "plan", "nurse_id": nurse_id, "start": start.isoformat()}
-            self.history.append(event_row(visit, detail, Actor.SYSTEM, None, self.now))
+            self.history.append(event_values(visit, detail, Actor.SYSTEM, None, self.now))
             self.to_remind[visit.id] = visit  # the "before arrival" reminder follows the time
         window = (visit.window_start, visit.window_end)
         if old_nurse == nurse_id and old_start is not None:
@@ -371,18 +373,18 @@ class _Builder:
             params = {"code": visit.code, "day": visit.day, "km": round(km, 1)}
             key = f"far-pin:{visit.id}:{visit.day.isoformat()}"
             self.out.far_pins.append((visit.clinic_id, params, key))
+        detail = f"{visit.code} {self.facts.day.isoformat()}: {reason}"
+        if not reached:
+            detail += " (no family account: phone)"
         self.tasks.append(
-            StaffTask(
-                clinic_id=visit.clinic_id,
-                kind="visit_unplaced",
-                patient_id=visit.patient_id,
-                visit_id=visit.id,
-                detail=(
-                    f"{visit.code} {self.facts.day.isoformat()}: {reason}"
-                    + ("" if reached else " (no family account: phone)")
-                )[:300],
-                created_at=self.now,
-            )
+            {
+                "clinic_id": visit.clinic_id,
+                "kind": "visit_unplaced",
+                "patient_id": visit.patient_id,
+                "visit_id": visit.id,
+                "detail": detail[:300],
+                "created_at": self.now,
+            }
         )
 
     def _tell_family(
@@ -436,7 +438,7 @@ class _Builder:
                 )
             )
         live = self.snap.nurse_accounts
-        created: list[Reminder] = []
+        created: list[dict[str, Any]] = []
         for visit in self.to_remind.values():
             nurse = self.nurses.get(visit.nurse_id) if visit.nurse_id is not None else None
             recipients: dict[Recipient, list[int | None]] = {
@@ -447,4 +449,17 @@ class _Builder:
             new, changes = follow(rules, visit, recipients, existing.get(visit.id, []), self.now)
             created += new
             self.out.reminder_changes += changes
-        self.out.reminders_new = group_rows(created)
+        self.out.reminders_new = group_values(Reminder, created)
+
+    def _unseen(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`outbox.add_new`'s dedupe: a key already in the outbox, or met before, goes."""
+        seen = set(self.snap.taken)
+        fresh: list[dict[str, Any]] = []
+        for row in rows:
+            key = row["dedupe_key"]
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            fresh.append(row)
+        return fresh
