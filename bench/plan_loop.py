@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # PLAN_LOOP_TREE=/work/main: the same harness on another checkout's code (the baseline).
 TREE = Path(os.environ.get("PLAN_LOOP_TREE") or ROOT).resolve()
 sys.path.insert(0, str(TREE))
+# Trees before homecare.heap do not settle the heap (an editable install may still find one).
+OWN_HEAP = (TREE / "homecare" / "heap.py").exists()
 
 from bench.interactive import seed_clinic  # noqa: E402
 from bench.report import aligned_table, publish  # noqa: E402
@@ -240,6 +242,7 @@ async def main(argv: list[str] | None = None) -> int:
                 cfg.telegram, token=TOKEN, base_url=hello["base_url"], poll_timeout_s=5
             ),
             database=dataclasses.replace(cfg.database, url=url),
+            web=dataclasses.replace(cfg.web, port=0),  # any free port: other benches run too
             planner=dataclasses.replace(cfg.planner, time_limit_s=args.time_limit_s),
         )
         hc = build_application(cfg, db=db)
@@ -255,14 +258,11 @@ async def main(argv: list[str] | None = None) -> int:
         await seed(hc, hello["head_id"], args.nurses, hello["families"], days)
 
         settled = False
-        if not args.no_settle:
-            try:
-                from homecare import heap  # not in every tree (PLAN_LOOP_TREE)
-            except ImportError:
-                pass
-            else:
-                heap.settle()  # as `homecare run` does after the app has started
-                settled = True
+        if not args.no_settle and OWN_HEAP:
+            from homecare import heap
+
+            heap.settle()  # as `homecare run` does after the app has started
+            settled = True
         stages: dict[str, list[float]] = {"write": [], "apply": []}
         profiler = cProfile.Profile() if args.profile else None
         # The write stage: everything after the solve — the rows read and built before the
