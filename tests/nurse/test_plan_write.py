@@ -158,7 +158,7 @@ async def test_a_write_that_fails_half_way_leaves_no_half_plan(
     clock: time_machine.Traveller,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = plan_write.insert_groups
+    real = plan_write._insert
     calls: list[int] = []
 
     async def insert_groups(session: Any, groups: Any) -> None:
@@ -167,7 +167,7 @@ async def test_a_write_that_fails_half_way_leaves_no_half_plan(
             raise RuntimeError("disk full")
         await real(session, groups)
 
-    monkeypatch.setattr(plan_write, "insert_groups", insert_groups)
+    monkeypatch.setattr(plan_write, "_insert", insert_groups)
     clock.move_to(wita(MONDAY, 18))
     [outcome] = await app.jobs.planning.nightly()
     assert outcome.status == "failed" and "disk full" in (outcome.error or "")

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.bulk import insert_groups
-from db.models import Account, DayCapacity, PlanRun, Reminder, Route, RouteStop, Visit
+from db.bulk import Groups
+from db.models import Account, Base, DayCapacity, PlanRun, Reminder, Route, RouteStop, Visit
 from db.services.planning import prepare, tell
 from db.services.planning.prepare import Built, FamilyNote, Snapshot
 from db.services.planning.read import DayFacts
@@ -71,14 +71,36 @@ class PlanWrite:
 
 
 async def _update_by_id(
-    session: AsyncSession, model: type[Any], rows: Sequence[dict[str, Any]]
+    session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]]
 ) -> None:
-    """ORM bulk UPDATE by primary key: one executemany per set of columns."""
+    """UPDATE … WHERE id = ?: one executemany per set of columns, in Core (the rows' keys are
+    column names; the ORM's bulk path costs several times more per row, on the event loop)."""
+    table = _table(model)
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(frozenset(row), []).append(row)
-    for group in groups.values():
-        await session.execute(update(model), group, execution_options=NO_SYNC)
+    for keys, group in groups.items():
+        columns = sorted(keys - {"id"})
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"new_{c}") for c in columns})
+        )
+        params = [{"row_id": r["id"], **{f"new_{c}": r[c] for c in columns}} for r in group]
+        await session.execute(statement, params)
+
+
+async def _insert(session: AsyncSession, groups: Groups) -> None:
+    """One Core executemany per group (keys are column names; as `bulk.insert_groups`,
+    without the ORM's per-row bulk bookkeeping)."""
+    for model, rows in groups:
+        await session.execute(insert(_table(model)), rows)
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 async def execute(session: AsyncSession, facts: DayFacts, built: Built, now: datetime) -> None:
@@ -94,7 +116,7 @@ async def execute(session: AsyncSession, facts: DayFacts, built: Built, now: dat
         )
     await _update_by_id(session, Route, built.routes_kept)
     if built.routes_new:
-        await session.execute(insert(Route), built.routes_new)
+        await _insert(session, [(Route, built.routes_new)])
     route_of = {
         nurse_id: route_id
         for route_id, nurse_id in await session.execute(
@@ -106,8 +128,7 @@ async def execute(session: AsyncSession, facts: DayFacts, built: Built, now: dat
     stops = [
         {**row, "route_id": route_of[nurse_id]} for nurse_id, rows in built.stops for row in rows
     ]
-    if stops:
-        await session.execute(insert(RouteStop), stops)
+    await _insert(session, [(RouteStop, stops)] if stops else [])
     await _update_by_id(session, Visit, built.visit_changes)
     if built.released_min > 0:
         await session.execute(
@@ -118,10 +139,10 @@ async def execute(session: AsyncSession, facts: DayFacts, built: Built, now: dat
         )
     for clinic_id, params, key in built.far_pins:
         await tell.tell_heads(session, clinic_id, "location.head_unplaced", params, key=key)
-    await insert_groups(session, built.tasks)
-    await insert_groups(session, built.history)
-    await insert_groups(session, built.notices)
-    await insert_groups(session, built.reminders_new)
+    await _insert(session, built.tasks)
+    await _insert(session, built.history)
+    await _insert(session, built.notices)
+    await _insert(session, built.reminders_new)
     await _update_by_id(session, Reminder, built.reminder_changes)
     if built.reminders_new or built.reminder_changes:
         mark_changed(session)
