@@ -14,9 +14,10 @@ on each of the next `--days` working days. First `--idle-s` seconds of probes wi
 running, then one plan run per day (read → solve in a worker thread → write), one after another
 with `--gap-s` between, all while probing (more days: more probes fall in a write).
 
-Printed: the /help wait p50/p95/max when idle, during the solve, and during the write (probes
+Printed: the /help wait p50/p95/max when idle, during the solve, during the write (probes
 that were waiting at any moment of the write stage: from the solve's end to the commit, rows
-read and built before the lock included), and the write stage's own duration. The heap is
+read and built before the lock included), sent during the write (sent inside that stage), and
+the write stage's own duration. The heap is
 settled after start-up as `homecare run` does (`--no-settle`: not).
 Written to bench/results/plan_loop.md. With `--profile`, a cProfile of the write stage goes to
 bench/results/plan_loop-profile.txt.
@@ -326,13 +327,18 @@ async def main(argv: list[str] | None = None) -> int:
         "during the write",
         [w for at, w in samples if any(at < r[2] and at + w > r[1] for r in runs)],
     )
+    # The figure: a /help sent while the plan is written (the row above also holds
+    # probes sent earlier, during the solve, still waiting when the write began).
+    sent = Phase(
+        "sent during the write", [w for at, w in samples if any(r[1] <= at < r[2] for r in runs)]
+    )
     if args.verbose:
         for _, w0, w1, a0, a1, _ in runs:
             near = [(round(at - w0, 3), round(w, 3)) for at, w in samples if w0 - 1 < at < w1 + 1]
             print(f"write {w1 - w0:.3f} s, under the write lock {a0 - w0:.3f} to {a1 - w0:.3f} s")
             print(f"  probes near it (sent after write start s, waited s): {near}")
     head = ["phase", "probes", "/help wait p50 s", "p95 s", "max s"]
-    rows = [p.row() for p in (idle, solving, writing)]
+    rows = [p.row() for p in (idle, solving, writing, sent)]
     assigned = "/".join(str(o.assigned if o is not None else 0) for o in outcomes)
     spans = ", ".join(f"{r[2] - r[1]:.2f}" for r in runs)
     locked = ", ".join(f"{r[4] - r[3]:.2f}" for r in runs)
