@@ -10,7 +10,6 @@ anywhere leaves no part of the plan behind.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -26,6 +25,7 @@ from db.services.planning.read import DayFacts
 from db.services.planning.solve import Solved
 from db.services.reminders import mark_changed
 from homecare.config import Config
+from homecare.threads import cpu_in_thread
 
 __all__ = ["FamilyNote", "PlanWrite", "execute"]
 
@@ -52,7 +52,7 @@ class PlanWrite:
     async def _build(self, snap: Snapshot) -> Built:
         # Pure Python over plain data: in a worker thread, so the event loop stays free.
         args = (self.config, self.facts, self.solved, snap, self.run_id, self.now)
-        return await asyncio.to_thread(prepare.build, *args)
+        return await cpu_in_thread(prepare.build, *args)
 
     async def prepare(self, session: AsyncSession) -> None:
         """Read the snapshot (a read transaction) and build the rows from it."""
