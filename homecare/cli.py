@@ -14,6 +14,7 @@ from homecare import (
     cli_backup,  # backup, restore; imports nothing from here
     cli_satusehat,  # satusehat submit; imports nothing from here
     cli_staff,  # invite, export, audit; imports nothing from here
+    heap,
 )
 from homecare.config import Config
 from homecare.errors import ConfigError
@@ -64,6 +65,7 @@ async def _run(config: Config, stop_event: asyncio.Event | None = None) -> int:
         if sandbox is not None:
             await demo.seed(hc, sandbox)
             demo.print_instructions(hc.config, sandbox)
+        heap.settle()  # what start-up left is never scanned again by the collector
         try:
             await stop.wait()
         finally:

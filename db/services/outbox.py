@@ -72,7 +72,13 @@ async def _seen(session: AsyncSession, dedupe_key: str | None) -> bool:
     return existing is not None
 
 
-def intent_row(
+def intent_row(**kw: Any) -> OutboxMessage:
+    """An intent row, not yet added: for batch writers that check `dedupe_key` themselves
+    (arguments as `intent_values`)."""
+    return OutboxMessage(**intent_values(**kw))
+
+
+def intent_values(
     *,
     chat_id: int,
     template: str,
@@ -86,27 +92,27 @@ def intent_row(
     file_id: int | None = None,
     not_before: datetime | None = None,
     expires_at: datetime | None = None,
-) -> OutboxMessage:
-    """An intent row, not yet added: for batch writers that check `dedupe_key` themselves.
+) -> dict[str, Any]:
+    """An intent row's values (the plan's write builds its rows before the lock).
 
     `method` is the template's usual Bot API method (the relay paces messages by it); the
     template may choose another at send time.
     """
-    return OutboxMessage(
-        chat_id=chat_id,
-        method=method,
-        template=template,
-        params=encode_params(params or {}),
-        payload=None,
-        kind=kind,
-        clinic_id=clinic_id,
-        account_id=account_id,
-        source_update_id=source_update_id,
-        dedupe_key=dedupe_key,
-        file_id=file_id,
-        not_before=not_before or utcnow(),
-        expires_at=expires_at,
-    )
+    return {
+        "chat_id": chat_id,
+        "method": method,
+        "template": template,
+        "params": encode_params(params or {}),
+        "payload": None,
+        "kind": kind,
+        "clinic_id": clinic_id,
+        "account_id": account_id,
+        "source_update_id": source_update_id,
+        "dedupe_key": dedupe_key,
+        "file_id": file_id,
+        "not_before": not_before or utcnow(),
+        "expires_at": expires_at,
+    }
 
 
 async def tell(
@@ -154,21 +160,32 @@ async def add_new(session: AsyncSession, rows: Sequence[OutboxMessage]) -> list[
     """Insert the `intent_row`s whose `dedupe_key` is not taken yet, checked in one query and
     inserted in one statement: for writers that queue many at once inside a short write
     transaction (the plan's write). The rows are not added to the session (no ids on them)."""
-    keys = [r.dedupe_key for r in rows if r.dedupe_key is not None]
-    taken: set[str | None] = set()
-    if keys:
-        found = await session.scalars(
-            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
-        )
-        taken = set(found)
+    fresh = unseen(rows, await taken_keys(session, [r.dedupe_key for r in rows]))
+    await insert_all(session, fresh)
+    return fresh
+
+
+async def taken_keys(session: AsyncSession, keys: Sequence[str | None]) -> set[str]:
+    """Which of `keys` rows already have (one query)."""
+    wanted = [k for k in keys if k is not None]
+    if not wanted:
+        return set()
+    found = await session.scalars(
+        select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(wanted))
+    )
+    return {k for k in found if k is not None}
+
+
+def unseen(rows: Sequence[OutboxMessage], taken: set[str]) -> list[OutboxMessage]:
+    """`rows` without those whose `dedupe_key` is taken or came earlier in `rows`."""
+    seen = set(taken)
     fresh: list[OutboxMessage] = []
     for row in rows:
         if row.dedupe_key is not None:
-            if row.dedupe_key in taken:
+            if row.dedupe_key in seen:
                 continue
-            taken.add(row.dedupe_key)
+            seen.add(row.dedupe_key)
         fresh.append(row)
-    await insert_all(session, fresh)
     return fresh
 
 

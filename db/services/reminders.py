@@ -16,7 +16,7 @@ relay could not send before the visit began is dropped rather than sent late.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -167,36 +167,55 @@ def _follow(
     now: datetime,
 ) -> bool:
     """Make `rows` (the visit's reminders) match the visit now; True if anything changed."""
+    created, changes = follow(rules, visit, recipients, [_existing(r) for r in rows.values()], now)
+    for values in created:
+        add(Reminder(**values))
+    for change in changes:
+        row = rows[change["id"]]
+        for key, value in change.items():
+            if key != "id":
+                setattr(row, key, value)
+    return bool(created or changes)
+
+
+def follow(
+    rules: ReminderRules,
+    visit: Visit,
+    recipients: dict[Recipient, list[int | None]],
+    existing: Iterable[ExistingReminder],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """New rows' values and changes ({"id": …, column: value}) that make `existing` match the
+    visit now, without the database (the plan's write builds them before the lock)."""
     plan = reminders_for_visit(rules, timing_of(visit), now)
     wanted = expand_recipients(plan.due, recipients)
-    diff = diff_reminders((_existing(r) for r in rows.values()), wanted)
+    diff = diff_reminders(existing, wanted)
     if diff.empty:
-        return False
-    for w in diff.create:
-        add(
-            Reminder(
-                visit_id=visit.id,
-                recipient_account_id=w.recipient_id,
-                recipient_role=w.recipient.value,
-                kind=w.kind.value,
-                seq=w.seq,
-                due_at=w.due_at,
-                status=ReminderState.PENDING.value,
-                created_at=now,
-            )
-        )
+        return [], []
+    created = [
+        {
+            "visit_id": visit.id,
+            "recipient_account_id": w.recipient_id,
+            "recipient_role": w.recipient.value,
+            "kind": w.kind.value,
+            "seq": w.seq,
+            "due_at": w.due_at,
+            "status": ReminderState.PENDING.value,
+            "created_at": now,
+        }
+        for w in diff.create
+    ]
+    changes: list[dict[str, Any]] = []
     for move in diff.move:
-        row = rows[move.id]
-        row.due_at = move.due_at
+        change: dict[str, Any] = {"id": move.id, "due_at": move.due_at}
         if move.rearm:
-            row.status = ReminderState.PENDING.value
-            row.skip_reason = None
-            row.outbox_id = None
-            row.done_at = None
+            change.update(
+                status=ReminderState.PENDING.value, skip_reason=None, outbox_id=None, done_at=None
+            )
+        changes.append(change)
     for row_id in diff.cancel:
-        rows[row_id].status = ReminderState.CANCELLED.value
-        rows[row_id].done_at = now
-    return True
+        changes.append({"id": row_id, "status": ReminderState.CANCELLED.value, "done_at": now})
+    return created, changes
 
 
 # --- telling the job runner -----------------------------------------------------------------

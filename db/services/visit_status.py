@@ -73,32 +73,52 @@ async def change_status(
     queue loses its nurse and planned times (`Transition.returns_to_queue`). Messages and
     reminders are the caller's: it knows who should hear what.
     """
+    capacity = visit.capacity_min
+    change, values = moved(visit, target, actor_role, actor_account_id, note, now)
+    if change.releases_capacity:
+        visit.capacity_min = capacity
+        await release_capacity(session, visit, now)
+    row = VisitStatusChange(**values)
+    if keep is not None:  # a batch writer inserts its rows at once
+        keep.append(row)
+    else:
+        session.add(row)
+        await session.flush()
+    return change
+
+
+def moved(
+    visit: Visit,
+    target: VisitStatus | str,
+    actor_role: Actor | str,
+    actor_account_id: int | None,
+    note: str | None,
+    now: datetime,
+) -> tuple[Transition, dict[str, Any]]:
+    """`change_status` without the database: the visit changed in memory (capacity_min 0 when
+    the change gives the day's minutes back, which the caller then adds to the day's pool) and
+    its history row's values. For the plan's write, which builds its rows before the lock."""
     change = transition(visit.status, target, actor_role)
     visit.status = change.target.value
     visit.updated_at = now
     if change.releases_capacity:
-        await release_capacity(session, visit, now)
+        visit.capacity_min = 0
     if change.returns_to_queue:
         visit.nurse_id = None
         visit.planned_arrival = None
         visit.planned_start = None
         visit.planned_end = None
         visit.confirmation = None
-    row = VisitStatusChange(
-        visit_id=visit.id,
-        from_status=change.source.value,
-        to_status=change.target.value,
-        actor_account_id=actor_account_id,
-        actor_role=change.actor.value,
-        note=note[:NOTE_MAX] if note else None,
-        at=now,
-    )
-    if keep is not None:  # a batch writer (the plan's write) inserts its rows at once
-        keep.append(row)
-    else:
-        session.add(row)
-        await session.flush()
-    return change
+    row = {
+        "visit_id": visit.id,
+        "from_status": change.source.value,
+        "to_status": change.target.value,
+        "actor_account_id": actor_account_id,
+        "actor_role": change.actor.value,
+        "note": note[:NOTE_MAX] if note else None,
+        "at": now,
+    }
+    return change, row
 
 
 async def record_event(
@@ -113,17 +133,28 @@ async def record_event(
 ) -> None:
     """A history row for a change that keeps the status (a reschedule, a new nurse or time), so
     the family's export and the head's log can tell it; `detail["event"]` says which."""
-    row = VisitStatusChange(
-        visit_id=visit.id,
-        from_status=visit.status,
-        to_status=visit.status,
-        actor_account_id=actor_account_id,
-        actor_role=str(Actor(actor_role)),
-        detail=detail,
-        at=now,
-    )
+    row = VisitStatusChange(**event_values(visit, detail, actor_role, actor_account_id, now))
     if keep is not None:
         keep.append(row)
     else:
         session.add(row)
         await session.flush()
+
+
+def event_values(
+    visit: Visit,
+    detail: dict[str, Any],
+    actor_role: Actor | str,
+    actor_account_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """`record_event`'s row as values (the plan's write builds its rows before the lock)."""
+    return {
+        "visit_id": visit.id,
+        "from_status": visit.status,
+        "to_status": visit.status,
+        "actor_account_id": actor_account_id,
+        "actor_role": str(Actor(actor_role)),
+        "detail": detail,
+        "at": now,
+    }

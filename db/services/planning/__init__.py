@@ -8,18 +8,23 @@ without holding a transaction open, and writes the result back: a `PlanRun`, one
 messages (outbox) to families, heads and nurses.
 
 The stages are modules of this package: `read` (the day's facts), `solve` (the request and the
-core, off the event loop), `write` (the plan into the rows), `tell` (what families and heads
+core, off the event loop), `prepare` (the plan's rows, built before the write lock), `write`
+(those rows executed under it), `tell` (what families and heads
 hear, as outbox intents), `run` (one run, and the worker), `queue` (queued runs), `replan`
 (same-day changes that queue a re-plan).
 
-Three transactions per run, never one long one:
+Four transactions per run, never one long one:
 1. read: nurses, shifts minus leave, visits of the day, patients' positions, current routes;
 2. solve (no transaction): travel matrix (OSRM when configured, else the estimate), then PyVRP in
    a child process (homecare/processes.py: PyVRP holds the GIL, a thread would stall the loop);
-3. write: re-read a fingerprint of everything the request was built from (visit statuses,
+3. prepare (a read): a snapshot of what the rows depend on (the visits, families, nurses' accounts,
+   routes, reminders), and the rows built from it in a worker thread;
+4. write: re-read a fingerprint of everything the request was built from (visit statuses,
    windows, assignments, `updated_at`; nurses; leave). If anything changed meanwhile (a nurse
    pressed "Berangkat", a family cancelled), nothing is written and the day is read and solved
-   again (up to `MAX_ATTEMPTS` times, the last with a short time limit).
+   again (up to `MAX_ATTEMPTS` times, the last with a short time limit). Then the snapshot is
+   read again: if it changed (a family linked meanwhile), the rows are built again from it;
+   then they are executed in batches, all in this one transaction.
 
 Planning runs are queued rows (`PlanRun.status = "queued"`), written in the same transaction as
 their cause — a cancelled visit (`on_visit_cancelled`), a nurse who reports sick

@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Account, PlanRun
 from db.services.patients import head_accounts
 from db.services.planning import queue, tell
+from db.services.planning.prepare import Built
 from db.services.planning.read import DayFacts, local_today, read_day, read_fingerprint
 from db.services.planning.solve import Solved, SolveOptions, solve_day
-from db.services.planning.write import FamilyNote, PlanWriter
+from db.services.planning.write import FamilyNote, PlanWrite
 from db.session import Database
 from homecare.config import Config
 from scheduler.planner.io import plan_to_json, request_to_json
@@ -118,19 +119,21 @@ async def _write(
 ) -> PlanOutcome:
     # Pure CPU, done before the write lock is taken (every other writer waits while it is held).
     request_json, result_json = request_to_json(solved.request), plan_to_json(solved.plan)
+    write = PlanWrite(config, facts, solved, run_id, now)
+    async with db.read() as session:
+        await write.prepare(session)
     async with db.transaction() as session:
         seen = await read_fingerprint(session, facts.clinic_id, facts.day, lock=True)
         if seen != facts.fingerprint:
             raise _Changed
         run = await session.get(PlanRun, run_id)
         assert run is not None
-        writer = PlanWriter(session, config, facts, solved, run, now)
-        await writer.apply()
+        built = await write.apply(session, run)
         run.status = "done"
         run.finished_at = now
         run.request, run.result = request_json, result_json
         run.error = None
-        await _finish_merged(session, config, run, merged, writer, now)
+        await _finish_merged(session, config, run, merged, solved, built, now)
         plan = solved.plan
         t = plan.totals
         outcome = PlanOutcome(
@@ -146,8 +149,8 @@ async def _write(
             travel_s=t.travel_s,
             distance_m=t.distance_m,
             attempts=attempt,
-            notes=tuple(writer.notes),
-            changed_nurses=tuple(sorted(writer.changed_nurses)),
+            notes=tuple(built.notes),
+            changed_nurses=tuple(sorted(built.changed_nurses)),
             solved=solved,
         )
     return outcome
@@ -158,7 +161,8 @@ async def _finish_merged(
     config: Config,
     run: PlanRun,
     merged: Sequence[int],
-    writer: PlanWriter,
+    solved: Solved,
+    built: Built,
     now: datetime,
 ) -> None:
     for other_id in merged:
@@ -172,7 +176,7 @@ async def _finish_merged(
             account = await session.get(Account, other.requested_by_account_id)
             if account is None or account.deleted_at is not None:
                 continue
-            report = tell.report(run.day, other.kind, writer.solved.plan, writer.newly_unplaced)
+            report = tell.report(run.day, other.kind, solved.plan, built.newly_unplaced)
             await tell.tell_report(session, account, run.clinic_id, report, other.id)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Account, OutboxMessage, Visit
+from db.models import Account, Visit
 from db.services import outbox
 from db.services.patients import head_accounts
 from scheduler.planner import model as pm
@@ -47,25 +47,29 @@ def visit_notice(
     }
 
 
+def notice_key(run_id: int, visit_id: int, account_id: int) -> str:
+    return f"plan:{run_id}:{visit_id}:{account_id}"
+
+
 def family_rows(
     visit: Visit,
     accounts: Sequence[Account],
     notice: dict[str, Any],
     kind: str,
     run_id: int,
-) -> list[OutboxMessage]:
-    """The notice to every account linked to the patient, as rows for `outbox.add_new` (the
-    write adds them all at once, deduplicated by run, visit and account)."""
+) -> list[dict[str, Any]]:
+    """The notice to every account linked to the patient, as outbox rows' values (the write
+    adds them all at once, deduplicated by run, visit and account)."""
     template = "nurse.visit_unplaced" if kind == "unplaced" else "nurse.visit_planned"
     return [
-        outbox.intent_row(
+        outbox.intent_values(
             chat_id=account.chat_id,
             template=template,
             params={**notice, "kind": kind},
             kind=f"plan_{kind}",
             clinic_id=visit.clinic_id,
             account_id=account.id,
-            dedupe_key=f"plan:{run_id}:{visit.id}:{account.id}",
+            dedupe_key=notice_key(run_id, visit.id, account.id),
         )
         for account in accounts
     ]

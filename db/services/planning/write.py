@@ -1,348 +1,161 @@
-"""Planning, stage 3: apply a solved plan to the database in the write transaction — the day's
+"""Planning, stage 3b: apply a solved plan to the database in the write transaction — the day's
 `Route`s and `RouteStop`s, each visit's nurse and planned times, status changes (actor: system),
 staff tasks for unplaced visits, reminders, and what families and the asking head are told.
+
+The rows were built before the lock (prepare.py); here they are only executed, a few batched
+statements per table, so the write lock (every person's update waits for it on SQLite) is held
+for as little as possible. Everything happens in the caller's one transaction: a failure
+anywhere leaves no part of the plan behind.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
-from db.bulk import insert_all
-from db.models import (
-    Account,
-    Nurse,
-    OutboxMessage,
-    Patient,
-    PatientLink,
-    PlanRun,
-    Route,
-    RouteStop,
-    StaffTask,
-    Visit,
-    VisitStatusChange,
-)
-from db.services import outbox
-from db.services.planning import tell
-from db.services.planning.read import UNPLACEABLE, DayFacts, S, arrival_window, instant
+from db.bulk import Groups
+from db.models import Account, Base, DayCapacity, PlanRun, Reminder, Route, RouteStop, Visit
+from db.services.planning import prepare, tell
+from db.services.planning.prepare import Built, FamilyNote, Snapshot
+from db.services.planning.read import DayFacts
 from db.services.planning.solve import Solved
-from db.services.reminders import sync_many
-from db.services.visit_status import change_status, record_event
+from db.services.reminders import mark_changed
 from homecare.config import Config
-from scheduler.geo import outside_radius
-from scheduler.planner import model as pm
-from scheduler.reminders import Recipient
-from scheduler.visits import Actor
+from homecare.threads import cpu_in_thread
 
-log = logging.getLogger(__name__)
+__all__ = ["FamilyNote", "PlanWrite", "execute"]
 
-
-@dataclass(frozen=True)
-class FamilyNote:
-    """One family message the run queued (tests and the head's report read these)."""
-
-    visit_id: int
-    kind: str  # "planned" | "moved" | "unplaced" | "placed_after_all"
+NO_SYNC = {"synchronize_session": False}
 
 
-@dataclass
-class PlanWriter:
-    session: AsyncSession
-    config: Config
-    facts: DayFacts
-    solved: Solved
-    run: PlanRun
-    now: datetime
-    notes: list[FamilyNote] = field(default_factory=list)
-    changed_nurses: set[int] = field(default_factory=set)
-    newly_unplaced: list[tuple[Visit, str]] = field(default_factory=list)
-    patients: dict[int, Patient] = field(default_factory=dict)
-    families: dict[int, list[Account]] = field(default_factory=dict)
-    # Written at the end in one go (the write lock is held: a person's /help waits meanwhile).
-    to_tell: list[OutboxMessage] = field(default_factory=list)
-    to_remind: dict[int, Visit] = field(default_factory=dict)
-    history: list[VisitStatusChange] = field(default_factory=list)
+class PlanWrite:
+    """One plan's write: `prepare()` before the lock, `apply(session)` inside it."""
 
-    @property
-    def tz(self) -> ZoneInfo:
-        return self.config.clinic.tz
-
-    async def apply(self) -> None:
-        session, facts, plan = self.session, self.facts, self.solved.plan
-        ids = [int(v.id) for v in self.solved.request.visits]
-        visits = {v.id: v for v in await session.scalars(select(Visit).where(Visit.id.in_(ids)))}
-        nurses = {
-            n.id: n
-            for n in await session.scalars(select(Nurse).where(Nurse.clinic_id == facts.clinic_id))
-        }
-        before = {v.id: (v.nurse_id, v.planned_start) for v in visits.values()}
-        await self._load_families({v.patient_id for v in visits.values()})
-        old_order = {
-            nid: tuple(vid for vid in order if vid in visits)
-            for nid, order in facts.route_order.items()
-        }
-        await self._routes(visits)
-        for route in plan.routes:
-            nurse_id = int(route.nurse)
-            for stop in route.stops:
-                if stop.kind != "visit" or stop.visit is None or stop.fixed:
-                    continue  # a pinned stop keeps everything it had
-                visit = visits[int(stop.visit)]
-                await self._assign(visit, nurses[nurse_id], stop, before[visit.id])
-        for item in plan.unassigned:
-            await self._unplace(visits[int(item.visit)], item.reason)
-        await self._write_batches(nurses)
-        new_order: dict[int, tuple[int, ...]] = {
-            int(r.nurse): tuple(int(s.visit) for s in r.stops if s.visit is not None)
-            for r in plan.routes
-        }
-        for nurse_id in set(old_order) | set(new_order):
-            if old_order.get(nurse_id, ()) != new_order.get(nurse_id, ()):
-                self.changed_nurses.add(nurse_id)
-        await self._tell_heads()
-
-    async def _routes(self, visits: dict[int, Visit]) -> None:
-        """Replace the day's routes with the plan's (pinned stops are in the plan too; a stop of
-        a visit the plan does not cover — cancelled meanwhile — goes)."""
-        session, facts, plan = self.session, self.facts, self.solved.plan
-        existing: dict[int, Route] = {
-            r.nurse_id: r
-            for r in await session.scalars(
-                select(Route).where(Route.clinic_id == facts.clinic_id, Route.day == facts.day)
-            )
-        }
-        if existing:
-            ids = [r.id for r in existing.values()]
-            await session.execute(
-                delete(RouteStop).where(RouteStop.route_id.in_(ids)),
-                execution_options={"synchronize_session": False},
-            )
-            for old in existing.values():  # the loaded stops are gone: forget them quietly
-                for stop in old.stops:
-                    session.expunge(stop)
-                set_committed_value(old, "stops", [])
-        stops_of: list[tuple[Route, list[RouteStop]]] = []
-        for planned in plan.routes:
-            nurse_id = int(planned.nurse)
-            stops = [s for s in planned.stops if s.kind == "visit" and s.visit is not None]
-            route = existing.pop(nurse_id, None)
-            if not stops:
-                if route is not None:
-                    await session.delete(route)
-                continue
-            if route is None:
-                route = Route(clinic_id=facts.clinic_id, nurse_id=nurse_id, day=facts.day)
-                session.add(route)
-            route.plan_run_id = self.run.id
-            route.travel_s = planned.travel_s
-            route.distance_m = planned.distance_m
-            route.updated_at = self.now
-            rows = [
-                RouteStop(
-                    visit_id=int(s.visit),  # type: ignore[arg-type]
-                    seq=i + 1,
-                    arrive=instant(facts.day, s.arrive, self.tz),
-                    start=instant(facts.day, s.start, self.tz),
-                    end=instant(facts.day, s.end, self.tz),
-                )
-                for i, s in enumerate(stops)
-            ]
-            stops_of.append((route, rows))
-        for gone in existing.values():  # nurses the plan no longer has (whole day away)
-            await session.delete(gone)
-        await session.flush()  # new routes get their ids
-        for route, rows in stops_of:
-            for row in rows:
-                row.route_id = route.id
-        await insert_all(session, [row for _, rows in stops_of for row in rows])
-
-    async def _assign(
-        self,
-        visit: Visit,
-        nurse: Nurse,
-        stop: pm.Stop,
-        before: tuple[int | None, datetime | None],
+    def __init__(
+        self, config: Config, facts: DayFacts, solved: Solved, run_id: int, now: datetime
     ) -> None:
-        day = self.facts.day
-        arrive = instant(day, stop.arrive, self.tz)
-        start = instant(day, stop.start, self.tz)
-        end = instant(day, stop.end, self.tz)
-        was_unplaced = visit.status == S.UNPLACED.value
-        if visit.status in (S.REQUESTED.value, S.UNPLACED.value):
-            await change_status(
-                self.session,
-                visit,
-                S.SCHEDULED,
-                Actor.SYSTEM,
-                None,
-                f"plan run {self.run.id}",
-                self.now,
-                keep=self.history,
-            )
-        old_nurse, old_start = before
-        visit.nurse_id = nurse.id
-        visit.planned_arrival, visit.planned_start, visit.planned_end = arrive, start, end
-        visit.unplaced_reason = None
-        visit.updated_at = self.now
-        if (old_nurse, old_start) != (nurse.id, start):
-            # The family's export tells who comes and when, and every later change of it.
-            detail = {"event": "plan", "nurse_id": nurse.id, "start": start.isoformat()}
-            await record_event(
-                self.session, visit, detail, Actor.SYSTEM, None, self.now, keep=self.history
-            )
-            self.to_remind[visit.id] = visit  # the "before arrival" reminder follows the time
-        window = (visit.window_start, visit.window_end)
-        if old_nurse == nurse.id and old_start is not None:
-            low, high = arrival_window(old_start, window, self.tz)
-            local = start.astimezone(self.tz).time()
-            if low <= local <= high:
-                return  # what the family was told still holds
-        kind = "placed_after_all" if was_unplaced else ("moved" if old_start else "planned")
-        self.notes.append(FamilyNote(visit.id, kind))
-        self._tell_family(visit, nurse, kind)
-
-    def _far_pin_km(self, visit: Visit, reason: str) -> float | None:
-        """km from the puskesmas when the home cannot be reached and its pin lies outside the
-        service radius: then the pin, not the day, is the likely cause."""
-        patient = self.patients.get(visit.patient_id)
-        if reason != pm.WINDOW_UNREACHABLE or patient is None:
-            return None
-        if patient.lat is None or patient.lon is None:
-            return None
-        clinic = self.config.clinic
-        centre = (clinic.location.lat, clinic.location.lon)
-        return outside_radius(patient.lat, patient.lon, centre, clinic.service_radius_km)
-
-    async def _unplace(self, visit: Visit, reason: str) -> None:
-        km = self._far_pin_km(visit, reason)
-        if km is not None:
-            reason = pm.LOCATION_FAR
-        if visit.status == S.UNPLACED.value:
-            visit.unplaced_reason = reason
-            return
-        if visit.status not in UNPLACEABLE:
-            log.warning("plan run %s left visit %s (%s) out", self.run.id, visit.id, visit.status)
-            return
-        await change_status(
-            self.session, visit, S.UNPLACED, Actor.SYSTEM, None, reason, self.now, keep=self.history
+        self.config, self.facts, self.solved, self.run_id, self.now = (
+            config,
+            facts,
+            solved,
+            run_id,
+            now,
         )
-        visit.unplaced_reason = reason
-        visit.nurse_id = None
-        visit.planned_arrival = visit.planned_start = visit.planned_end = None
-        visit.updated_at = self.now
-        self.newly_unplaced.append((visit, reason))
-        self.notes.append(FamilyNote(visit.id, "unplaced"))
-        self.to_remind[visit.id] = visit
-        reached = self._tell_family(visit, None, "unplaced", reason=reason, km=km)
-        if km is not None:
-            await tell.tell_heads(
-                self.session,
-                visit.clinic_id,
-                "location.head_unplaced",
-                {"code": visit.code, "day": visit.day, "km": round(km, 1)},
-                key=f"far-pin:{visit.id}:{visit.day.isoformat()}",
-            )
-        self.session.add(
-            StaffTask(
-                clinic_id=visit.clinic_id,
-                kind="visit_unplaced",
-                patient_id=visit.patient_id,
-                visit_id=visit.id,
-                detail=(
-                    f"{visit.code} {self.facts.day.isoformat()}: {reason}"
-                    + ("" if reached else " (no family account: phone)")
-                )[:300],
-                created_at=self.now,
+        self.snapshot: Snapshot | None = None
+        self.built: Built | None = None
+        self.rebuilt = False  # the snapshot changed before the lock: rows built again under it
+
+    async def _build(self, snap: Snapshot) -> Built:
+        # Pure Python over plain data: in a worker thread, so the event loop stays free.
+        args = (self.config, self.facts, self.solved, snap, self.run_id, self.now)
+        return await cpu_in_thread(prepare.build, *args)
+
+    async def prepare(self, session: AsyncSession) -> None:
+        """Read the snapshot (a read transaction) and build the rows from it."""
+        self.snapshot = await prepare.read_snapshot(session, self.facts, self.solved, self.run_id)
+        self.built = await self._build(self.snapshot)
+
+    async def apply(self, session: AsyncSession, run: PlanRun) -> Built:
+        """In the write transaction: check the snapshot still holds, then execute the rows."""
+        now_seen = await prepare.read_snapshot(session, self.facts, self.solved, self.run_id)
+        if self.built is None or now_seen != self.snapshot:
+            self.snapshot, self.built = now_seen, await self._build(now_seen)
+            self.rebuilt = True
+        await execute(session, self.facts, self.built, self.now)
+        await _tell_heads(session, self.facts, self.solved, run, self.built)
+        return self.built
+
+
+async def _update_by_id(
+    session: AsyncSession, model: type[Base], rows: Sequence[dict[str, Any]]
+) -> None:
+    """UPDATE … WHERE id = ?: one executemany per set of columns, in Core (the rows' keys are
+    column names; the ORM's bulk path costs several times more per row, on the event loop)."""
+    table = _table(model)
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(frozenset(row), []).append(row)
+    for keys, group in groups.items():
+        columns = sorted(keys - {"id"})
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"new_{c}") for c in columns})
+        )
+        params = [{"row_id": r["id"], **{f"new_{c}": r[c] for c in columns}} for r in group]
+        await session.execute(statement, params)
+
+
+async def _insert(session: AsyncSession, groups: Groups) -> None:
+    """One Core executemany per group (keys are column names; as `bulk.insert_groups`,
+    without the ORM's per-row bulk bookkeeping)."""
+    for model, rows in groups:
+        await session.execute(insert(_table(model)), rows)
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+async def execute(session: AsyncSession, facts: DayFacts, built: Built, now: datetime) -> None:
+    """The plan's rows, in the order the one-visit-at-a-time write gave them their ids."""
+    if built.old_routes:
+        await session.execute(
+            delete(RouteStop).where(RouteStop.route_id.in_(built.old_routes)),
+            execution_options=NO_SYNC,
+        )
+    if built.routes_gone:
+        await session.execute(
+            delete(Route).where(Route.id.in_(built.routes_gone)), execution_options=NO_SYNC
+        )
+    await _update_by_id(session, Route, built.routes_kept)
+    if built.routes_new:
+        await _insert(session, [(Route, built.routes_new)])
+    route_of = {
+        nurse_id: route_id
+        for route_id, nurse_id in await session.execute(
+            select(Route.id, Route.nurse_id).where(
+                Route.clinic_id == facts.clinic_id, Route.day == facts.day
             )
         )
-
-    def _tell_family(
-        self,
-        visit: Visit,
-        nurse: Nurse | None,
-        kind: str,
-        reason: str = "",
-        km: float | None = None,
-    ) -> bool:
-        """The message to every account linked to the patient (added with the batches);
-        False when there is none."""
-        accounts = self.families.get(visit.patient_id, [])
-        patient = self.patients.get(visit.patient_id)
-        notice = tell.visit_notice(
-            visit,
-            patient_first_name=tell.first_name(patient.full_name if patient else None),
-            nurse_first_name=tell.first_name(nurse.name) if nurse else "",
-            arrival=arrival_window(
-                visit.planned_start, (visit.window_start, visit.window_end), self.tz
-            )
-            if visit.planned_start is not None
-            else None,
-            reason=reason,
-            km=km,
+    }
+    stops = [
+        {**row, "route_id": route_of[nurse_id]} for nurse_id, rows in built.stops for row in rows
+    ]
+    await _insert(session, [(RouteStop, stops)] if stops else [])
+    await _update_by_id(session, Visit, built.visit_changes)
+    if built.released_min > 0:
+        await session.execute(
+            update(DayCapacity)
+            .where(DayCapacity.clinic_id == facts.clinic_id, DayCapacity.day == facts.day)
+            .values(remaining_min=DayCapacity.remaining_min + built.released_min, updated_at=now),
+            execution_options=NO_SYNC,
         )
-        self.to_tell += tell.family_rows(visit, accounts, notice, kind, self.run.id)
-        return bool(accounts)
+    for clinic_id, params, key in built.far_pins:
+        await tell.tell_heads(session, clinic_id, "location.head_unplaced", params, key=key)
+    await _insert(session, built.tasks)
+    await _insert(session, built.history)
+    await _insert(session, built.notices)
+    await _insert(session, built.reminders_new)
+    await _update_by_id(session, Reminder, built.reminder_changes)
+    if built.reminders_new or built.reminder_changes:
+        mark_changed(session)
 
-    async def _load_families(self, patient_ids: set[int]) -> None:
-        """Patients and the accounts that hear about them, in two queries for the whole day
-        (the write transaction holds the database's write lock: keep it short)."""
-        ids = sorted(patient_ids)
-        self.patients = {
-            p.id: p for p in await self.session.scalars(select(Patient).where(Patient.id.in_(ids)))
-        }
-        self.families = {}
-        for patient_id, account in await self.session.execute(
-            select(PatientLink.patient_id, Account)
-            .join(Account, Account.id == PatientLink.account_id)
-            .where(
-                PatientLink.patient_id.in_(ids),
-                PatientLink.revoked_at.is_(None),
-                Account.deleted_at.is_(None),
-            )
-            .order_by(Account.id)
-        ):
-            self.families.setdefault(patient_id, []).append(account)
 
-    async def _write_batches(self, nurses: dict[int, Nurse]) -> None:
-        """The family notices and the reminders of every changed visit, with two queries and
-        one flush for the whole day instead of several per visit."""
-        await self.session.flush()  # the visits' new state first (history and stops refer to it)
-        await insert_all(self.session, self.history)
-        await outbox.add_new(self.session, self.to_tell)
-        visits = list(self.to_remind.values())
-        accounts = {
-            a.id
-            for a in await self.session.scalars(
-                select(Account).where(
-                    Account.id.in_([n.account_id for n in nurses.values() if n.account_id]),
-                    Account.deleted_at.is_(None),
-                )
-            )
-        }
-        recipients: dict[int, dict[Recipient, list[int | None]]] = {}
-        for visit in visits:
-            nurse = nurses.get(visit.nurse_id) if visit.nurse_id is not None else None
-            nurse_ids = [nurse.account_id] if nurse and nurse.account_id in accounts else []
-            recipients[visit.id] = {
-                Recipient.PATIENT: [a.id for a in self.families.get(visit.patient_id, [])],
-                Recipient.NURSE: list(nurse_ids),
-                Recipient.HEADS: [None],
-            }
-        await sync_many(self.session, visits, self.config, self.now, recipients)
-        await self.session.flush()
-
-    async def _tell_heads(self) -> None:
-        """The report to whoever asked (/rencana); heads see unplaced visits as staff tasks."""
-        if self.run.requested_by_account_id is None:
-            return
-        account = await self.session.get(Account, self.run.requested_by_account_id)
-        if account is None or account.deleted_at is not None:
-            return
-        report = tell.report(self.facts.day, self.run.kind, self.solved.plan, self.newly_unplaced)
-        await tell.tell_report(self.session, account, self.facts.clinic_id, report, self.run.id)
+async def _tell_heads(
+    session: AsyncSession, facts: DayFacts, solved: Solved, run: PlanRun, built: Built
+) -> None:
+    """The report to whoever asked (/rencana); heads see unplaced visits as staff tasks."""
+    if run.requested_by_account_id is None:
+        return
+    account = await session.get(Account, run.requested_by_account_id)
+    if account is None or account.deleted_at is not None:
+        return
+    report = tell.report(facts.day, run.kind, solved.plan, built.newly_unplaced)
+    await tell.tell_report(session, account, facts.clinic_id, report, run.id)
