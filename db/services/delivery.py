@@ -152,6 +152,11 @@ _CLAIMED_COLUMNS = (
     OutboxMessage.template,
     OutboxMessage.params,
     OutboxMessage.clinic_id,
+    # The recipient's language of this moment, read by the claim itself (no second SELECT).
+    select(Account.language)
+    .where(Account.id == OutboxMessage.account_id)
+    .scalar_subquery()
+    .label("language"),
 )
 
 
@@ -177,11 +182,6 @@ async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | 
     if row is None:
         await _expire(session, row_id, now)
         return None
-    language = None
-    if row.account_id is not None:
-        language = await session.scalar(
-            select(Account.language).where(Account.id == row.account_id)
-        )
     attachment, filename = row.attachment, None
     if row.file_id is not None:
         stored = (
@@ -201,7 +201,7 @@ async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | 
         uncertain=row.uncertain,
         template=row.template,
         params=decode_params(row.params),
-        language=language,
+        language=row.language,
         filename=filename,
         clinic_id=row.clinic_id,
     )
