@@ -235,6 +235,7 @@ async def one_run(name: str, args: argparse.Namespace, url: str, latency_ms: flo
         stats.sort_stats("cumulative").print_stats(60)
         PROFILE.parent.mkdir(parents=True, exist_ok=True)
         PROFILE.write_text(out.getvalue(), encoding="utf-8")
+        stats.dump_stats(PROFILE.with_suffix(".prof"))  # for snakeviz / pstats
         print(f"  profile written to {PROFILE.relative_to(ROOT)}", flush=True)
         per = args.users * args.rounds
         print(
