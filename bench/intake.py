@@ -158,6 +158,9 @@ class HomecareBot:
                 cfg.telegram, token=TOKEN, base_url=base_url, poll_timeout_s=5
             ),
             database=dataclasses.replace(cfg.database, url=url),
+            # No web console: it takes a fixed port (another bot on the machine may hold it)
+            # and serves nothing during the run.
+            web=dataclasses.replace(cfg.web, enabled=False),
             # The sandbox enforces no limit here: measure the intake, not Telegram's 30/s.
             delivery=dataclasses.replace(
                 cfg.delivery, global_rate_per_s=1e6, global_burst=10_000, per_chat_burst=100
