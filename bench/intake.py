@@ -2,6 +2,7 @@
 
     python bench/intake.py [--users 400] [--rounds 3] [--latency-ms 0,100]
                            [--database-url URL] [--profile]
+                           [--bots echo,concurrent,homecare]
 
 `--users` sandbox users each send one message per round, all at once (the sandbox queues the
 whole round before the bot's next getUpdates). The round ends when every user has the bot's
@@ -61,6 +62,7 @@ from homecare.config import Config  # noqa: E402
 TOKEN = "123456789:BENCH-token-for-the-sandbox-000"
 CONCURRENT_ECHO = "echo, concurrent_updates"
 BOTS = ("echo", CONCURRENT_ECHO, "homecare")
+BOT_KEYS = {"echo": "echo", "concurrent": CONCURRENT_ECHO, "homecare": "homecare"}
 RESULTS = ROOT / "bench" / "results" / "intake.md"
 PROFILE = ROOT / "bench" / "results" / "intake-profile.txt"
 
@@ -156,6 +158,9 @@ class HomecareBot:
                 cfg.telegram, token=TOKEN, base_url=base_url, poll_timeout_s=5
             ),
             database=dataclasses.replace(cfg.database, url=url),
+            # No web console: it takes a fixed port (another bot on the machine may hold it)
+            # and serves nothing during the run.
+            web=dataclasses.replace(cfg.web, enabled=False),
             # The sandbox enforces no limit here: measure the intake, not Telegram's 30/s.
             delivery=dataclasses.replace(
                 cfg.delivery, global_rate_per_s=1e6, global_burst=10_000, per_chat_burst=100
@@ -231,7 +236,9 @@ async def one_run(name: str, args: argparse.Namespace, url: str, latency_ms: flo
         stats = pstats.Stats(profiler, stream=out)
         stats.sort_stats("tottime").print_stats(40)
         stats.sort_stats("cumulative").print_stats(60)
+        PROFILE.parent.mkdir(parents=True, exist_ok=True)
         PROFILE.write_text(out.getvalue(), encoding="utf-8")
+        stats.dump_stats(PROFILE.with_suffix(".prof"))  # for snakeviz / pstats
         print(f"  profile written to {PROFILE.relative_to(ROOT)}", flush=True)
         per = args.users * args.rounds
         print(
@@ -255,7 +262,7 @@ async def one_run(name: str, args: argparse.Namespace, url: str, latency_ms: flo
     return Result(name, latency_ms, seconds, sent)
 
 
-def table(results: list[Result], users: int) -> str:
+def table(results: list[Result], users: int, n: int) -> str:
     rounds = len(results[0].seconds)
     header = [
         "round trip",
@@ -269,7 +276,6 @@ def table(results: list[Result], users: int) -> str:
         return statistics.mean(later)
 
     rows = []
-    n = len(BOTS)
     for group in (results[k : k + n] for k in range(0, len(results), n)):
         rtt = f"{group[0].latency_ms:g} ms"
         for res in group:
@@ -282,6 +288,8 @@ def table(results: list[Result], users: int) -> str:
                 ]
             )
         ours = group[-1]
+        if ours.name != "homecare":
+            continue
         for base in group[:-1]:
             rows.append(
                 [
@@ -305,12 +313,22 @@ async def main(argv: list[str] | None = None) -> int:
         default="0,100",
         help="network round trips to Telegram to run at, comma-separated (0: loopback)",
     )
+    parser.add_argument(
+        "--bots",
+        default=",".join(BOT_KEYS),
+        help=f"which bots to run, comma-separated: {', '.join(BOT_KEYS)} (homecare last)",
+    )
     args = parser.parse_args(argv)
+    keys = [b.strip() for b in args.bots.split(",") if b.strip()]
+    unknown = [b for b in keys if b not in BOT_KEYS]
+    if unknown:
+        parser.error(f"unknown bot(s) {unknown}; choose from {list(BOT_KEYS)}")
+    bots = [BOT_KEYS[k] for k in keys]
     logging.basicConfig(level=logging.WARNING)
     results = []
     latencies = [float(x) for x in args.latency_ms.split(",") if x.strip()]
     for latency_ms in latencies:
-        for name in BOTS:
+        for name in bots:
             with tempfile.TemporaryDirectory() as tmp:
                 url = args.database_url or f"sqlite+aiosqlite:///{tmp}/intake.db"
                 print(
@@ -325,7 +343,7 @@ async def main(argv: list[str] | None = None) -> int:
         f"{'SQLite' if not args.database_url else args.database_url.split(':')[0]}; "
         f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {mp.cpu_count()} cores."
     )
-    publish(title, table(results, args.users), RESULTS)
+    publish(title, table(results, args.users, len(bots)), RESULTS)
     return 0
 
 

@@ -3,9 +3,11 @@
 PTB's own polling confirms an update (advances the offset) before its handler finishes, so a crash
 loses it. Here each fetched batch is committed to the `inbox` table first; only then is the offset
 advanced (Telegram forgets updates below the offset of the *next* getUpdates call). A worker
-handles inbox rows in update_id order through `Application.process_update`, inside one database
-transaction that also marks the row done. On start, rows left unfinished by a crash are handled
-first; an update Telegram delivers again is already in the inbox and is ignored.
+handles inbox rows in update_id order through `Application.process_update`, inside a database
+transaction that also marks the row done; ready updates of different chats share one such
+transaction (a batch, see `_handle_batch`), redone one by one if any of them fails. On start,
+rows left unfinished by a crash are handled first; an update Telegram delivers again is already
+in the inbox and is ignored.
 """
 
 from __future__ import annotations
@@ -41,10 +43,28 @@ ALLOWED_UPDATES = list(DEFAULT_ALLOWED_UPDATES)  # [telegram] allowed_updates' d
 # does, so a person's quick taps are handled in the order they made them; one commit per
 # update is milliseconds, far below a clinic's rate of updates.
 WEBHOOK_MAX_CONNECTIONS = 1
+# Ready updates of different chats handled in one write transaction (one BEGIN and COMMIT, one
+# fsync): a commit per update cost more than the handlers (bench/intake.py). The budget keeps
+# the first person's reply from waiting behind 49 others' handlers.
+BATCH_MAX = 50
+BATCH_BUDGET_S = 0.05
 
 
 class HandlerFailed(Exception):
     """A handler raised; its transaction is rolled back and the person gets an apology."""
+
+
+class _Redo(Exception):
+    """A batch's update was handled elsewhere meanwhile: the batch is redone one by one."""
+
+
+def _chat_key(update: Update) -> tuple[str, int]:
+    """Whose order an update is in: its chat, else its sender, else itself."""
+    if update.effective_chat is not None:
+        return ("chat", update.effective_chat.id)
+    if update.effective_user is not None:
+        return ("user", update.effective_user.id)
+    return ("update", update.update_id)
 
 
 class Intake:
@@ -176,26 +196,95 @@ class Intake:
     async def drain(self, limit: int = 200) -> int:
         """Handle pending inbox rows in update_id order; returns how many were handled."""
         async with self.hc.db.read() as session:
-            ids = list(
-                await session.scalars(
-                    select(InboxUpdate.update_id)
+            pending = [
+                (r.update_id, r.payload)
+                for r in await session.execute(
+                    select(InboxUpdate.update_id, InboxUpdate.payload)
                     .where(InboxUpdate.status == "pending")
                     .order_by(InboxUpdate.update_id)
                     .limit(limit)
                 )
-            )
-        for update_id in ids:
-            if self._stopping.is_set():
-                break
-            try:
-                await self.handle(update_id)
-            except Exception:
-                # Not a handler bug (those are caught by PTB): the database or the machine
-                # failed. Keep the update pending; give up on it after a few tries.
-                log.exception("could not process update %s", update_id)
-                await self._count_attempt(update_id)
-                await self._sleep(1.0)
-        return len(ids)
+            ]
+        i = 0
+        while i < len(pending) and not self._stopping.is_set():
+            if len(pending) - i == 1:
+                await self._handle_alone(pending[i][0])
+                i += 1
+                continue
+            i += await self._handle_batch(pending[i:])
+        return len(pending)
+
+    async def _handle_alone(self, update_id: int) -> None:
+        try:
+            await self.handle(update_id)
+        except Exception:
+            # Not a handler bug (those are caught by PTB): the database or the machine
+            # failed. Keep the update pending; give up on it after a few tries.
+            log.exception("could not process update %s", update_id)
+            await self._count_attempt(update_id)
+            await self._sleep(1.0)
+
+    async def _handle_batch(self, pending: Sequence[tuple[int, dict[str, Any]]]) -> int:
+        """Handle a prefix of `pending` in ONE write transaction; returns its length.
+
+        Up to `BATCH_MAX` updates, for `BATCH_BUDGET_S` at most, and never two of one chat
+        (the batch ends before a chat's second update: it comes first in the next one). Each
+        update is handled as `handle` does it, in its own turn; the turns' replies, effects and
+        "done" marks commit together, so a crash redoes the whole batch. When one handler
+        fails or the transaction does, it is rolled back and each of its updates is handled
+        again alone: a bad update fails only itself."""
+        hc = self.hc
+        tried: list[int] = []
+        done: list[tuple[Turn, str, float]] = []
+        started = time.perf_counter()
+        try:
+            async with hc.db.transaction(urgent=True) as session:
+                chats: set[tuple[str, int]] = set()
+                for update_id, payload in pending:
+                    if len(tried) >= BATCH_MAX or self._stopping.is_set():
+                        break
+                    if tried and time.perf_counter() - started > BATCH_BUDGET_S:
+                        break
+                    incoming = Update.de_json(payload, hc.application.bot)
+                    chat = _chat_key(incoming)
+                    if chat in chats:
+                        break
+                    chats.add(chat)
+                    tried.append(update_id)
+                    began = time.perf_counter()
+                    turn = await self._open_turn(session, incoming)
+                    token = CURRENT_TURN.set(turn)
+                    try:
+                        await hc.application.process_update(incoming)
+                    finally:
+                        CURRENT_TURN.reset(token)
+                    if turn.error is not None:
+                        raise HandlerFailed from turn.error
+                    done.append((turn, update_kind(payload), began))
+                # Under the write lock since BEGIN: rows still pending now were pending when
+                # their handlers ran. Another process may have handled one meanwhile.
+                marked = await session.scalars(
+                    update(InboxUpdate)
+                    .where(InboxUpdate.update_id.in_(tried), InboxUpdate.status == "pending")
+                    .values(status="done", attempts=InboxUpdate.attempts + 1, done_at=utcnow())
+                    .returning(InboxUpdate.update_id),
+                    execution_options={"synchronize_session": False},
+                )
+                if len(list(marked)) != len(tried):
+                    raise _Redo
+        except Exception as exc:
+            if not isinstance(exc, HandlerFailed | _Redo):
+                log.warning("a batch of %d updates failed (%s); one by one", len(tried), exc)
+            for update_id in tried or [pending[0][0]]:  # none tried: the database is down
+                if self._stopping.is_set():
+                    break
+                await self._handle_alone(update_id)
+            return max(len(tried), 1)
+        for _turn, kind, began in done:
+            self._measured(kind, "ok", began)
+        for turn, _, _ in done:
+            await self.on_committed(turn)
+        return max(len(tried), 1)
 
     async def _count_attempt(self, update_id: int) -> None:
         try:
