@@ -126,6 +126,12 @@ class FloodControl:
         self._buckets[account_id] = (tokens, now, True)
         return "drop" if warned else "warn"
 
+    def refund(self, account_id: int) -> None:
+        """Give back one charge: the update is handled again (its batch was rolled back)."""
+        if account_id in self._buckets:
+            tokens, stamp, warned = self._buckets[account_id]
+            self._buckets[account_id] = (min(float(self.burst), tokens + 1.0), stamp, warned)
+
 
 def key_of(callback: Callable[..., Any]) -> str:
     return f"{callback.__module__}.{callback.__qualname__}"
@@ -157,6 +163,7 @@ def guarded(callback: Callback) -> Callback:
         turn = context.turn
         if turn.account is not None:
             verdict = context.hc.flood.check(turn.account.id)
+            turn.flood_charged = verdict == "ok"
             if verdict != "ok":
                 if verdict == "warn":
                     await turn.reply(plain(turn.tr, "common.too_fast"))

@@ -236,6 +236,7 @@ class Intake:
         hc = self.hc
         tried: list[int] = []
         done: list[tuple[Turn, str, float]] = []
+        opened: list[Turn] = []
         started = time.perf_counter()
         try:
             async with hc.db.transaction(urgent=True) as session:
@@ -253,6 +254,7 @@ class Intake:
                     tried.append(update_id)
                     began = time.perf_counter()
                     turn = await self._open_turn(session, incoming)
+                    opened.append(turn)
                     token = CURRENT_TURN.set(turn)
                     try:
                         await hc.application.process_update(incoming)
@@ -275,6 +277,9 @@ class Intake:
         except Exception as exc:
             if not isinstance(exc, HandlerFailed | _Redo):
                 log.warning("a batch of %d updates failed (%s); one by one", len(tried), exc)
+            for turn in opened:  # each is handled again: charge its person once, not twice
+                if turn.flood_charged and turn.account is not None:
+                    hc.flood.refund(turn.account.id)
             for update_id in tried or [pending[0][0]]:  # none tried: the database is down
                 if self._stopping.is_set():
                     break

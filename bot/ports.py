@@ -24,6 +24,8 @@ class Waker(Protocol):
 class Flood(Protocol):
     def check(self, account_id: int, now: float | None = None) -> str: ...
 
+    def refund(self, account_id: int) -> None: ...
+
 
 class Homecare(Protocol):
     """The running bot as its parts see it; bot.app.HomecareApp is the one implementation."""

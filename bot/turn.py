@@ -47,6 +47,7 @@ class Turn:
     outbox_ids: list[int] = field(default_factory=list)
     callback_answer: CallbackAnswer | None = None
     error: BaseException | None = None
+    flood_charged: bool = False  # the flood bucket was charged (refunded if a batch is redone)
     # Personal data was erased: after the commit, empty SQLite's WAL of its old pages.
     compact: bool = False
     # Every clinic of the install; `clinic_id`/`config` are the person's (bot.clinics).

@@ -11,6 +11,7 @@ from telegram.ext import MessageHandler, filters
 
 from bot import intake
 from bot.app import build_application
+from bot.guard import FloodControl
 from bot.i18n import Translator
 from db.models import Account, InboxUpdate
 from db.session import Database
@@ -23,12 +24,16 @@ async def _boom(update: Update, context: Any) -> None:
     raise RuntimeError("a handler bug, for this update only")
 
 
-async def _run(config: Config, database: Database, client: Any, texts: list[str]) -> Any:
+async def _run(
+    config: Config, database: Database, client: Any, texts: list[str], flood: Any = None
+) -> Any:
     """Every message sent while the bot is down (one poll fetches them all), then start it."""
     users = [await client.user(f"keluarga{i}") for i in range(len(texts))]
     for u, text in zip(users, texts, strict=True):
         await u.send(text)
     hc = build_application(config, db=database)
+    if flood is not None:
+        hc.flood = flood
     hc.application.add_handler(MessageHandler(filters.Regex("^boom$"), _boom), group=-1)
     batches: list[int] = []
     handle_batch = hc.intake._handle_batch
@@ -70,7 +75,8 @@ async def test_one_bad_update_in_a_batch_fails_only_itself(
     monkeypatch.setattr(intake, "BATCH_BUDGET_S", 10.0)
     config = make_config(sandbox)
     texts = ["/help", "/help", "boom", "/help", "/help", "/help"]
-    _, replies, batches = await _run(config, database, client, texts)
+    flood = FloodControl(clock=lambda: 0.0)  # no refill: the charges can be counted
+    _, replies, batches = await _run(config, database, client, texts, flood)
     sorry = Translator("id")("common.error", phone=config.clinic.phone)
     good = [r for t, r in zip(texts, replies, strict=True) if t != "boom"]
     assert replies[2] == sorry
@@ -79,3 +85,6 @@ async def test_one_bad_update_in_a_batch_fails_only_itself(
     # The batch got as far as the bad update (3 tried), was rolled back, redone one by one.
     assert batches[0] == 3
     assert await _statuses(database) == ["done", "done", "failed", "done", "done", "done"]
+    # Each person was charged once by the flood guard, not once more for the redone batch.
+    charged = [flood.burst - tokens for tokens, _, _ in flood._buckets.values()]
+    assert len(charged) >= USERS - 1 and set(charged) == {1.0}, charged
