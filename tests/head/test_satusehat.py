@@ -20,8 +20,8 @@ from homecare.errors import SatusehatRejected, SatusehatUnavailable
 from homecare.satusehat import SatusehatClient
 from sandbox.satusehat import SatusehatStandIn
 from tests.head.test_exports import DAY, NIK, seed
+from tests.satusehat_support import LOCATION, stand_in_settings
 
-LOCATION = "b017aa54-f1df-4ec2-9d84-8823815d7228"
 SITI_IHS = "10009880728"
 
 
@@ -42,18 +42,7 @@ async def stand_in() -> AsyncIterator[SatusehatStandIn]:
 
 
 def sat_config(app: HomecareApp, server: SatusehatStandIn, **changes: Any) -> Config:
-    sat = SatusehatConfig(
-        enabled=True,
-        base_url=server.url,
-        client_id=server.client_id,
-        client_secret=server.client_secret,
-        organization_id=server.organization_id,
-        location_id=LOCATION,
-        location_name="Puskesmas Kassi-Kassi",
-        backoff_s=0.01,
-        **changes,
-    )
-    return app.config.replace(satusehat=sat)
+    return app.config.replace(satusehat=stand_in_settings(server, **changes))
 
 
 async def _audit_subjects(app: HomecareApp) -> list[str]:

@@ -25,11 +25,11 @@ from db.types import utcnow
 from homecare.config import Config
 from sandbox.satusehat import SatusehatStandIn
 from tests.nurse.helpers import TUESDAY, Clinic, wait_for, wita
+from tests.satusehat_support import LOCATION, stand_in_settings
 from tests.web.conftest import login_link
 from tests.web.test_console_http import _csrf, _signed_in
 
 LANGUAGES = ["id", "en"]
-LOCATION = "b017aa54-f1df-4ec2-9d84-8823815d7228"
 SITI_IHS, ANDI_IHS = "10009880728", "10006926841"
 
 
@@ -43,16 +43,9 @@ async def stand_in() -> AsyncIterator[SatusehatStandIn]:
 
 @pytest.fixture
 def config(config: Config, stand_in: SatusehatStandIn) -> Config:
-    sat = dataclasses.replace(
+    sat = stand_in_settings(
+        stand_in,
         config.satusehat,
-        enabled=True,
-        base_url=stand_in.url,
-        client_id=stand_in.client_id,
-        client_secret=stand_in.client_secret,
-        organization_id=stand_in.organization_id,
-        location_id=LOCATION,
-        location_name="Puskesmas Kassi-Kassi",
-        backoff_s=0.01,
         max_attempts=2,
         submit_at="20:00",  # after the fixture's clock: no catch-up run at start
     )
