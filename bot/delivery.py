@@ -120,9 +120,7 @@ class Relay:
         self._ready_free: list[tuple[int, int, int, int]] = []
         self._timers: list[tuple[float, int, int]] = []  # (loop time, chat, ticket)
         self._inflight: set[asyncio.Task[None]] = set()
-        # Messages sent, not yet marked. 3/4 of the pacer's interval: the pacer stays what
-        # sets the rate (its burst absorbs wake-up jitter), this only stops bursts in flight.
-        self._at_risk = AtRisk(0.75 / cfg.global_rate_per_s)
+        self._at_risk = AtRisk(1.0 / cfg.global_rate_per_s)  # messages sent, not yet marked
         self._parked: list[Lane] = []  # lanes waiting for earlier bot-wide calls
         self._on_network: set[asyncio.Task[Any]] = set()
         self._announced: set[int] = set()
@@ -477,6 +475,7 @@ class Relay:
         except Exception as exc:  # e.g. a payload PTB cannot encode: nothing left the machine
             log.exception("outbox: row %s could not be sent", row_id)
             return await self._retry(claimed, f"{type(exc).__name__}: {exc}", uncertain=False)
+        self._at_risk.answered(asyncio.current_task(), asyncio.get_running_loop().time())
         message_id = result.get("message_id") if isinstance(result, dict) else None
         await self._settle(store.mark_sent, row_id, message_id, utcnow())
         self.stats["sent"] += 1

@@ -397,18 +397,26 @@ async def test_an_edit_is_not_paced_behind_a_backlog_of_messages(
     assert sum(1 for r in rows if r.status == "pending") > 100
 
 
-def test_a_message_starts_when_those_in_flight_are_marked_or_one_interval_after_the_newest() -> (
-    None
-):
-    risk = AtRisk(spacing=0.1)
+def test_a_message_waits_for_the_one_in_flight_unless_the_network_is_slower_than_the_pace() -> None:
+    risk = AtRisk(interval=0.1)
     assert risk.room(5.0) == 0.0  # nothing in flight
     risk.starts["a"] = 5.0
-    assert risk.room(5.04) == pytest.approx(0.06)
-    assert risk.room(5.1) == 0.0
-    risk.starts["b"] = 5.1  # the newest counts
-    assert risk.room(5.15) == pytest.approx(0.05)
-    del risk.starts["b"], risk.starts["a"]
-    assert risk.room(5.15) == 0.0
+    assert risk.room(5.5) == pytest.approx(0.5)  # alone: until it is marked (or stuck, 1 s)
+    risk.answered("a", 5.02)  # answered in 20 ms: under the interval
+    assert risk.room(5.03) == pytest.approx(0.97)  # still at risk until it is marked
+    del risk.starts["a"]  # marked
+    assert risk.typical == pytest.approx(0.02)
+    risk.starts["b"] = 6.0
+    assert risk.room(6.2) == pytest.approx(0.8)
+    risk.answered("b", 6.9)  # a slow network: 0.2 × 0.9 + 0.8 × 0.02 = 0.196 s > 0.1 s
+    del risk.starts["b"]
+    assert risk.typical == pytest.approx(0.196)
+    risk.starts["c"] = 7.0
+    assert risk.room(7.05) == pytest.approx(0.025)  # the next after 3/4 of an interval
+    risk.starts["d"] = 7.075  # the newest counts
+    assert risk.room(7.1) == pytest.approx(0.05)
+    del risk.starts["c"], risk.starts["d"]
+    assert risk.room(7.4) == 0.0
 
 
 async def _peak_at_risk(hc: Any) -> list[int]:
@@ -447,8 +455,9 @@ async def test_a_burst_goes_out_one_message_at_a_time_so_a_crash_repeats_at_most
 async def test_with_a_slow_network_as_many_messages_fly_as_the_rate_needs(
     start_app: StartApp, client: Any, make_config: Callable[..., Config], sandbox: Any
 ) -> None:
-    """Each request held 0.3 s at 10 messages/s: one at a time would give 3/s; the relay starts
-    the next one 3/4 of a pacing interval (75 ms) after the newest, so about 4 are in flight."""
+    """Each request held 0.3 s at 10 messages/s: one at a time would give 3/s; once the relay has
+    seen the round trip exceed the interval (0.1 s) it starts the next one 3/4 of an interval
+    (75 ms) after the newest, so about 4 are in flight."""
     config = make_config(sandbox)
     config = config.replace(
         delivery=dataclasses.replace(config.delivery, global_rate_per_s=10.0, global_burst=10)
