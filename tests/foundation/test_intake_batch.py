@@ -86,5 +86,9 @@ async def test_one_bad_update_in_a_batch_fails_only_itself(
     assert batches[0] == 3
     assert await _statuses(database) == ["done", "done", "failed", "done", "done", "done"]
     # Each person was charged once by the flood guard, not once more for the redone batch.
-    charged = [flood.burst - tokens for tokens, _, _ in flood._buckets.values()]
+    # (PostgreSQL does not reuse the ids of accounts the rolled-back batch created: their
+    # buckets were refunded and are left full; only the accounts that exist count.)
+    async with database.read() as s:
+        kept = set(await s.scalars(select(Account.id)))
+    charged = [flood.burst - t for a, (t, _, _) in flood._buckets.items() if a in kept]
     assert len(charged) >= USERS - 1 and set(charged) == {1.0}, charged
