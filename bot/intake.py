@@ -255,13 +255,7 @@ class Intake:
                     began = time.perf_counter()
                     turn = await self._open_turn(session, incoming)
                     opened.append(turn)
-                    token = CURRENT_TURN.set(turn)
-                    try:
-                        await hc.application.process_update(incoming)
-                    finally:
-                        CURRENT_TURN.reset(token)
-                    if turn.error is not None:
-                        raise HandlerFailed from turn.error
+                    await self._run_turn(turn, incoming)
                     done.append((turn, update_kind(payload), began))
                 # Under the write lock since BEGIN: rows still pending now were pending when
                 # their handlers ran. Another process may have handled one meanwhile.
@@ -317,13 +311,7 @@ class Intake:
                 kind = update_kind(row.payload)
                 update = Update.de_json(row.payload, hc.application.bot)
                 turn = await self._open_turn(session, update)
-                token = CURRENT_TURN.set(turn)
-                try:
-                    await hc.application.process_update(update)
-                finally:
-                    CURRENT_TURN.reset(token)
-                if turn.error is not None:
-                    raise HandlerFailed from turn.error
+                await self._run_turn(turn, update)
                 row.status = "done"
                 row.attempts += 1
                 row.done_at = utcnow()
@@ -338,6 +326,16 @@ class Intake:
         metrics = self.hc.metrics
         metrics.updates_handled.labels(kind, outcome).inc()
         metrics.handler_seconds.labels(kind).observe(time.perf_counter() - started)
+
+    async def _run_turn(self, turn: Turn, update: Update) -> None:
+        """PTB handles `update` within `turn`; a handler's failure rolls the transaction back."""
+        token = CURRENT_TURN.set(turn)
+        try:
+            await self.hc.application.process_update(update)
+        finally:
+            CURRENT_TURN.reset(token)
+        if turn.error is not None:
+            raise HandlerFailed from turn.error
 
     async def _open_turn(self, session: Any, update: Update) -> Turn:
         hc = self.hc
